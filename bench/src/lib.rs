@@ -1,0 +1,1 @@
+//! stratum-bench: benchmarks of Stratum.

@@ -1,0 +1,193 @@
+//! Thresholds of every rule, with defaults, read from the `[tiering]` table
+//! of `stratum.toml`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{HOURS_PER_DAY, MS_PER_DAY, MS_PER_HOUR};
+use crate::{ContentClass, Error, Tier};
+
+/// The policy's thresholds. Every field has a default, so an empty table is
+/// a valid config; unknown fields are refused so a typo is not silently
+/// ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// No decision is made until the deployment is this old: the statistics
+    /// need a week to see weekly and daily patterns.
+    pub warmup_ms: u64,
+    /// Half-life of the fast moving average of accesses (spike detection).
+    pub ema_fast_half_life_ms: u64,
+    /// Half-life of the slow moving average: the object's usual rate.
+    pub ema_slow_half_life_ms: u64,
+    /// Fast rate over slow rate at which an object spikes and goes hot at once.
+    pub spike_ratio: f64,
+    /// A spike also needs this many accesses per hour, so that a single read
+    /// of a rarely read object is not a spike.
+    pub spike_min_rate_per_hour: f64,
+    /// Unread for this long demotes one tier; twice as long, two tiers.
+    pub decay_after_ms: u64,
+    /// Usual rate at or above which an object wants the hot tier.
+    pub hot_min_rate_per_hour: f64,
+    /// Usual rate at or above which an object wants at least the warm tier.
+    pub warm_min_rate_per_hour: f64,
+    /// How many hours ahead the time-of-day rule looks.
+    pub time_of_day_lead_hours: u8,
+    /// Share of the profile that must fall in the hours ahead.
+    pub time_of_day_min_share: f64,
+    /// Accesses the profile must have seen before it is trusted.
+    pub time_of_day_min_reads: u16,
+    /// Where the time-of-day rule puts an object before its hours come.
+    pub time_of_day_tier: Tier,
+    /// Consecutive sequential range reads that make a read a stream.
+    pub streaming_min_run: u16,
+    /// Reads that start below this offset count as reads of the head
+    /// (an MP4's moov atom, a Parquet footer is the other end).
+    pub head_bytes: u64,
+    /// How much hotter, in halvings of the slow average (log2), an object
+    /// must be than the ones it would displace from a full tier. Moves cost
+    /// writes: this keeps two near-equal objects from trading places.
+    pub admit_margin_log2: f64,
+    /// Where new objects of each content class start.
+    pub content: ContentDefaults,
+}
+
+/// Starting tier per content class.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentDefaults {
+    pub video: Tier,
+    pub image: Tier,
+    pub backup: Tier,
+    pub log: Tier,
+    pub other: Tier,
+}
+
+impl Default for ContentDefaults {
+    fn default() -> Self {
+        ContentDefaults {
+            // A new video is a release: it is about to be watched.
+            video: Tier::Hot,
+            image: Tier::Warm,
+            // Written once, rarely read: straight to the cheapest tier.
+            backup: Tier::Cold,
+            log: Tier::Cold,
+            other: Tier::Warm,
+        }
+    }
+}
+
+impl ContentDefaults {
+    pub fn tier(&self, class: ContentClass) -> Tier {
+        match class {
+            ContentClass::Video => self.video,
+            ContentClass::Image => self.image,
+            ContentClass::Backup => self.backup,
+            ContentClass::Log => self.log,
+            ContentClass::Other => self.other,
+        }
+    }
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            warmup_ms: 7 * MS_PER_DAY,
+            ema_fast_half_life_ms: MS_PER_HOUR,
+            ema_slow_half_life_ms: MS_PER_DAY,
+            spike_ratio: 10.0,
+            spike_min_rate_per_hour: 6.0,
+            decay_after_ms: 48 * MS_PER_HOUR,
+            // About two reads a day with a one-day half-life.
+            hot_min_rate_per_hour: 0.05,
+            // About one read in the last three days.
+            warm_min_rate_per_hour: 0.01,
+            time_of_day_lead_hours: 3,
+            time_of_day_min_share: 0.5,
+            time_of_day_min_reads: 8,
+            time_of_day_tier: Tier::Warm,
+            streaming_min_run: 3,
+            head_bytes: 1 << 20,
+            admit_margin_log2: 0.5,
+            content: ContentDefaults::default(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Checks the relations the rules rely on.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |field, why| Err(Error::Config { field, why });
+        if self.ema_fast_half_life_ms == 0 || self.ema_slow_half_life_ms == 0 {
+            return bad("ema_*_half_life_ms", "must be > 0");
+        }
+        if self.ema_fast_half_life_ms >= self.ema_slow_half_life_ms {
+            return bad("ema_fast_half_life_ms", "must be < ema_slow_half_life_ms");
+        }
+        // Written so that NaN fails every check.
+        let at_least = |x: f64, min: f64| x >= min;
+        if !at_least(self.spike_ratio, 1.0 + f64::EPSILON)
+            || !at_least(self.spike_min_rate_per_hour, 0.0)
+        {
+            return bad("spike_ratio", "must be > 1 (and the minimum rate >= 0)");
+        }
+        if self.decay_after_ms == 0 {
+            return bad("decay_after_ms", "must be > 0");
+        }
+        if !at_least(self.hot_min_rate_per_hour, self.warm_min_rate_per_hour) {
+            return bad("warm_min_rate_per_hour", "must be <= hot_min_rate_per_hour");
+        }
+        let lead = usize::from(self.time_of_day_lead_hours);
+        if lead == 0 || lead >= HOURS_PER_DAY {
+            return bad("time_of_day_lead_hours", "must be 1..=23");
+        }
+        let share = self.time_of_day_min_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return bad("time_of_day_min_share", "must be in (0, 1]");
+        }
+        if !at_least(self.admit_margin_log2, 0.0) {
+            return bad("admit_margin_log2", "must be >= 0");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_an_empty_table_gives_them() {
+        PolicyConfig::default().validate().unwrap();
+        let cfg: PolicyConfig = toml::from_str("").unwrap();
+        assert_eq!(cfg, PolicyConfig::default());
+    }
+
+    #[test]
+    fn toml_overrides_and_typos_are_refused() {
+        let cfg: PolicyConfig =
+            toml::from_str("warmup_ms = 1000\n[content]\nvideo = \"warm\"\n").unwrap();
+        assert_eq!(cfg.warmup_ms, 1000);
+        assert_eq!(cfg.content.video, Tier::Warm);
+        assert_eq!(cfg.content.backup, Tier::Cold);
+        assert!(toml::from_str::<PolicyConfig>("warmup = 1").is_err());
+    }
+
+    #[test]
+    fn validate_refuses_broken_relations() {
+        let mut cfg = PolicyConfig {
+            ema_fast_half_life_ms: MS_PER_DAY,
+            ..PolicyConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+        cfg = PolicyConfig {
+            spike_ratio: f64::NAN,
+            ..PolicyConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+        cfg = PolicyConfig {
+            time_of_day_lead_hours: 24,
+            ..PolicyConfig::default()
+        };
+        assert!(cfg.validate().is_err());
+    }
+}

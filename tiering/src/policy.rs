@@ -1,0 +1,472 @@
+//! The rules: from an object's statistics, hint and tier to a decision.
+
+use crate::decision::{Inputs, Reason, Rule, Scores};
+use crate::limits::HOURS_PER_DAY;
+use crate::{AccessStats, Decision, Error, Hint, PolicyConfig, Rank, Tier};
+
+/// One object as the policy sees it. `tier` is `None` for an object being
+/// written, which gets a placement instead of a move.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectView<'a> {
+    pub stats: &'a AccessStats,
+    pub size_bytes: u64,
+    pub hint: Hint,
+    pub tier: Option<Tier>,
+}
+
+/// The policy: a validated config and the time the deployment started
+/// (for the warm-up). Immutable; share it between cores freely.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    cfg: PolicyConfig,
+    deployed_ms: u64,
+}
+
+impl Policy {
+    pub fn new(cfg: PolicyConfig, deployed_ms: u64) -> Result<Policy, Error> {
+        cfg.validate()?;
+        Ok(Policy { cfg, deployed_ms })
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.cfg
+    }
+
+    /// The tier `obj` should be in at `now_ms`, ignoring capacity (the
+    /// [`crate::Budget`] enforces that), and why.
+    pub fn decide(&self, obj: &ObjectView, now_ms: u64) -> Decision {
+        let scores = self.scores(obj, now_ms);
+        let (tier, rule) = match obj.tier {
+            None => self.place(obj),
+            Some(current) => self.apply_rules(obj, current, now_ms, &scores),
+        };
+        let reason = Reason {
+            rule,
+            scores,
+            inputs: Self::inputs(obj, now_ms),
+        };
+        Decision { tier, reason }
+    }
+
+    /// Where a new object starts: pinned or hinted tier, else its content
+    /// class's default. The warm-up does not apply: a write needs a place.
+    fn place(&self, obj: &ObjectView) -> (Tier, Rule) {
+        match obj.hint {
+            Hint::Pin(t) => (t, Rule::Pinned),
+            Hint::Prefer(t) => (t, Rule::Hint),
+            Hint::Auto => (
+                self.cfg.content.tier(obj.stats.content()),
+                Rule::ContentDefault,
+            ),
+        }
+    }
+
+    /// The rules in order; the first that applies decides.
+    fn apply_rules(
+        &self,
+        obj: &ObjectView,
+        current: Tier,
+        now_ms: u64,
+        s: &Scores,
+    ) -> (Tier, Rule) {
+        if let Hint::Pin(t) = obj.hint {
+            return (t, Rule::Pinned);
+        }
+        if now_ms < self.deployed_ms.saturating_add(self.cfg.warmup_ms) {
+            return (current, Rule::Warmup);
+        }
+        if current != Tier::Hot && self.is_spike(s) {
+            return (Tier::Hot, Rule::Spike);
+        }
+        if current != Tier::Hot && self.is_streaming(obj.stats, now_ms) {
+            return (Tier::Hot, Rule::Streaming);
+        }
+        if let Some(promotion) = self.promotion(current, s) {
+            return promotion;
+        }
+        self.decay(obj, current, now_ms)
+            .unwrap_or((current, Rule::Steady))
+    }
+
+    fn is_spike(&self, s: &Scores) -> bool {
+        s.fast_rate_per_hour >= self.cfg.spike_min_rate_per_hour
+            && s.fast_rate_per_hour >= self.cfg.spike_ratio * s.slow_rate_per_hour
+    }
+
+    /// A run of sequential range reads that is still going (its last read
+    /// within one fast half-life): the rest of the object is about to be read.
+    fn is_streaming(&self, stats: &AccessStats, now_ms: u64) -> bool {
+        stats.sequential_run() >= self.cfg.streaming_min_run
+            && stats.idle_ms(now_ms) < self.cfg.ema_fast_half_life_ms
+    }
+
+    /// Frequency and time of day both promote; the warmer wins, frequency on
+    /// a tie (it is the stronger evidence).
+    fn promotion(&self, current: Tier, s: &Scores) -> Option<(Tier, Rule)> {
+        let by_rate = if s.slow_rate_per_hour >= self.cfg.hot_min_rate_per_hour {
+            Some(Tier::Hot)
+        } else if s.slow_rate_per_hour >= self.cfg.warm_min_rate_per_hour {
+            Some(Tier::Warm)
+        } else {
+            None
+        };
+        let by_time = (s.time_of_day_share >= self.cfg.time_of_day_min_share)
+            .then_some(self.cfg.time_of_day_tier);
+        let best = match (by_rate, by_time) {
+            (Some(r), Some(t)) if t < r => (t, Rule::TimeOfDay),
+            (Some(r), _) => (r, Rule::Frequency),
+            (None, Some(t)) => (t, Rule::TimeOfDay),
+            (None, None) => return None,
+        };
+        (best.0 < current).then_some(best)
+    }
+
+    /// Unread for `decay_after_ms` allows at most warm; twice that, cold.
+    /// A preferred tier is a floor for decay.
+    fn decay(&self, obj: &ObjectView, current: Tier, now_ms: u64) -> Option<(Tier, Rule)> {
+        let idle = obj.stats.idle_ms(now_ms);
+        let limit = if idle >= self.cfg.decay_after_ms.saturating_mul(2) {
+            Tier::Cold
+        } else if idle >= self.cfg.decay_after_ms {
+            Tier::Warm
+        } else {
+            return None;
+        };
+        let target = limit.max(current);
+        match obj.hint {
+            // Held at the preferred tier (or where the budget put it).
+            Hint::Prefer(floor) if floor < target => Some((floor.max(current), Rule::Hint)),
+            _ => (target != current).then_some((target, Rule::Decay)),
+        }
+    }
+
+    /// Ordering for the capacity budget: log2 of the slow average as of the
+    /// last access, plus that time in half-lives, plus log2 of the read
+    /// share. Decay shifts every object by the same amount, so this key
+    /// never needs recomputing between accesses, and its order is that of
+    /// "hot bytes read per stored byte" at any moment. A never-read object
+    /// counts half a read at its creation.
+    pub fn rank(&self, stats: &AccessStats, size_bytes: u64) -> Rank {
+        let ema = f64::from(stats.ema_slow_at_last_access()).max(0.5);
+        let t = stats.last_access_ms() as f64 / self.cfg.ema_slow_half_life_ms as f64;
+        Rank::new(ema.log2() + t + stats.read_fraction(size_bytes).log2())
+    }
+
+    fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
+        let (fast, slow) = (
+            obj.stats.fast_rate_per_hour(now_ms, &self.cfg),
+            obj.stats.slow_rate_per_hour(now_ms, &self.cfg),
+        );
+        Scores {
+            fast_rate_per_hour: fast,
+            slow_rate_per_hour: slow,
+            spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
+            read_fraction: obj.stats.read_fraction(obj.size_bytes),
+            time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
+            rank: self.rank(obj.stats, obj.size_bytes).get(),
+        }
+    }
+
+    /// Share of the profile in the next `time_of_day_lead_hours` hours; 0
+    /// until the profile holds `time_of_day_min_reads`.
+    fn time_of_day_share(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        let total = stats.hour_total();
+        if total == 0 || total < u32::from(self.cfg.time_of_day_min_reads) {
+            return 0.0;
+        }
+        let hour = AccessStats::hour_of(now_ms);
+        let ahead: u32 = (1..=usize::from(self.cfg.time_of_day_lead_hours))
+            .map(|k| u32::from(stats.hour_count((hour + k) % HOURS_PER_DAY)))
+            .sum();
+        f64::from(ahead) / f64::from(total)
+    }
+
+    fn inputs(obj: &ObjectView, now_ms: u64) -> Inputs {
+        Inputs {
+            now_ms,
+            from: obj.tier,
+            size_bytes: obj.size_bytes,
+            reads: obj.stats.reads(),
+            bytes_read: obj.stats.bytes_read(),
+            idle_ms: obj.stats.idle_ms(now_ms),
+            sequential_run: obj.stats.sequential_run(),
+            head_reads: obj.stats.head_reads(),
+            hint: obj.hint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{MS_PER_DAY, MS_PER_HOUR};
+    use crate::{Access, ContentClass};
+
+    const WEEK_MS: u64 = 7 * MS_PER_DAY;
+    const MIB: u64 = 1 << 20;
+
+    /// A test object with a driven clock: reads advance it, decisions read it.
+    struct Obj {
+        stats: AccessStats,
+        size_bytes: u64,
+        hint: Hint,
+        tier: Tier,
+    }
+
+    impl Obj {
+        fn new(tier: Tier) -> Obj {
+            let stats = AccessStats::new(ContentClass::Other, 0);
+            Obj {
+                stats,
+                size_bytes: MIB,
+                hint: Hint::Auto,
+                tier,
+            }
+        }
+        fn read(&mut self, p: &Policy, now_ms: u64) {
+            let access = Access {
+                now_ms,
+                offset: 0,
+                length: self.size_bytes,
+            };
+            self.stats.record(access, p.config());
+        }
+        fn read_every(&mut self, p: &Policy, from_ms: u64, to_ms: u64, step_ms: u64) {
+            (from_ms..to_ms)
+                .step_by(step_ms as usize)
+                .for_each(|t| self.read(p, t));
+        }
+        fn decide(&self, p: &Policy, now_ms: u64) -> Decision {
+            let view = ObjectView {
+                stats: &self.stats,
+                size_bytes: self.size_bytes,
+                hint: self.hint,
+                tier: Some(self.tier),
+            };
+            p.decide(&view, now_ms)
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy::new(PolicyConfig::default(), 0).unwrap()
+    }
+
+    #[test]
+    fn warmup_holds_every_decision_for_a_week() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Cold);
+        o.read_every(&p, MS_PER_DAY, MS_PER_DAY + MS_PER_HOUR, 60_000);
+        let d = o.decide(&p, MS_PER_DAY + MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::Warmup));
+        o.read_every(&p, WEEK_MS, WEEK_MS + MS_PER_HOUR, 60_000);
+        let d = o.decide(&p, WEEK_MS + MS_PER_HOUR);
+        assert_eq!(d.tier, Tier::Hot, "{d}");
+    }
+
+    #[test]
+    fn spike_promotes_at_once_but_steady_heat_is_frequency() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Cold);
+        // A week of one read a day, then 20 reads in 20 minutes.
+        o.read_every(&p, 0, WEEK_MS, MS_PER_DAY);
+        let burst = WEEK_MS + 12 * MS_PER_HOUR;
+        o.read_every(&p, burst, burst + 20 * 60_000, 60_000);
+        let d = o.decide(&p, burst + 20 * 60_000);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Spike), "{d}");
+        assert!(d.reason.scores.spike_ratio >= 10.0);
+
+        // Six reads an hour all week: hot, but no spike.
+        let mut o = Obj::new(Tier::Warm);
+        o.read_every(&p, 0, 2 * WEEK_MS, 10 * 60_000);
+        let d = o.decide(&p, 2 * WEEK_MS);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Frequency), "{d}");
+        assert!(d.reason.scores.spike_ratio < 2.0);
+    }
+
+    #[test]
+    fn a_tenfold_rise_over_a_steady_rate_is_a_spike() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Warm);
+        // 0.02 reads an hour (warm by frequency), then 30 within 15 minutes.
+        o.read_every(&p, 0, 2 * WEEK_MS, 50 * MS_PER_HOUR);
+        let t = 2 * WEEK_MS;
+        o.read_every(&p, t, t + 15 * 60_000, 30_000);
+        let d = o.decide(&p, t + 15 * 60_000);
+        assert_eq!(d.reason.rule, Rule::Spike, "{d}");
+    }
+
+    #[test]
+    fn decay_demotes_one_tier_per_48_hours_unread() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Hot);
+        let t = 2 * WEEK_MS;
+        o.read(&p, t);
+        let rule_at = |o: &Obj, h: u64| o.decide(&p, t + h * MS_PER_HOUR);
+        assert_eq!(rule_at(&o, 47).reason.rule, Rule::Steady);
+        let d = rule_at(&o, 48);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::Decay), "{d}");
+        assert_eq!(rule_at(&o, 96).tier, Tier::Cold);
+        o.tier = Tier::Warm;
+        assert_eq!(rule_at(&o, 60).reason.rule, Rule::Steady);
+        assert_eq!(rule_at(&o, 96).tier, Tier::Cold);
+    }
+
+    #[test]
+    fn time_of_day_prewarms_an_evening_object_by_late_afternoon() {
+        // Thresholds high enough that frequency alone would not promote.
+        let cfg = PolicyConfig {
+            warm_min_rate_per_hour: 1.0,
+            hot_min_rate_per_hour: 1.0,
+            ..PolicyConfig::default()
+        };
+        let p = Policy::new(cfg, 0).unwrap();
+        let mut o = Obj::new(Tier::Cold);
+        for day in 0..8 {
+            let evening = day * MS_PER_DAY + 19 * MS_PER_HOUR;
+            o.read_every(&p, evening, evening + 2 * MS_PER_HOUR, 30 * 60_000);
+        }
+        let day8 = 8 * MS_PER_DAY;
+        let d = o.decide(&p, day8 + 17 * MS_PER_HOUR);
+        assert_eq!(
+            (d.tier, d.reason.rule),
+            (Tier::Warm, Rule::TimeOfDay),
+            "{d}"
+        );
+        assert!(d.reason.scores.time_of_day_share >= 0.5);
+        let d = o.decide(&p, day8 + 8 * MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::Steady), "{d}");
+    }
+
+    #[test]
+    fn streaming_range_reads_promote_while_the_stream_runs() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Warm);
+        o.size_bytes = 1024 * MIB;
+        let t = 2 * WEEK_MS;
+        for i in 0..4 {
+            let a = Access {
+                now_ms: t + i * 10_000,
+                offset: i * 8 * MIB,
+                length: 8 * MIB,
+            };
+            o.stats.record(a, p.config());
+        }
+        let d = o.decide(&p, t + 40_000);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Streaming), "{d}");
+        // An hour after the viewer left, the stream is over.
+        let d = o.decide(&p, t + 2 * MS_PER_HOUR);
+        assert_ne!(d.reason.rule, Rule::Streaming, "{d}");
+    }
+
+    #[test]
+    fn hints_pin_place_and_hold_against_decay() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Hot);
+        o.hint = Hint::Pin(Tier::Hot);
+        let d = o.decide(&p, 30 * MS_PER_DAY);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Pinned));
+        o.hint = Hint::Prefer(Tier::Hot);
+        let d = o.decide(&p, 30 * MS_PER_DAY);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Hint), "{d}");
+        assert!(!d.moves());
+        o.hint = Hint::Prefer(Tier::Warm);
+        let d = o.decide(&p, 30 * MS_PER_DAY);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::Hint), "{d}");
+    }
+
+    #[test]
+    fn new_objects_start_by_hint_then_content_class() {
+        let p = policy();
+        let place = |content, hint| {
+            let stats = AccessStats::new(content, 0);
+            let view = ObjectView {
+                stats: &stats,
+                size_bytes: MIB,
+                hint,
+                tier: None,
+            };
+            let d = p.decide(&view, 0);
+            (d.tier, d.reason.rule)
+        };
+        assert_eq!(
+            place(ContentClass::Video, Hint::Auto),
+            (Tier::Hot, Rule::ContentDefault)
+        );
+        assert_eq!(
+            place(ContentClass::Backup, Hint::Auto),
+            (Tier::Cold, Rule::ContentDefault)
+        );
+        assert_eq!(
+            place(ContentClass::Backup, Hint::Prefer(Tier::Hot)),
+            (Tier::Hot, Rule::Hint)
+        );
+        assert_eq!(
+            place(ContentClass::Video, Hint::Pin(Tier::Cold)),
+            (Tier::Cold, Rule::Pinned)
+        );
+    }
+
+    #[test]
+    fn rank_orders_by_hot_bytes_per_stored_byte_at_any_time() {
+        let p = policy();
+        let mut busy = Obj::new(Tier::Hot);
+        let mut quiet = Obj::new(Tier::Hot);
+        busy.read_every(&p, 0, MS_PER_DAY, MS_PER_HOUR);
+        quiet.read_every(&p, 0, 2 * MS_PER_DAY, 8 * MS_PER_HOUR);
+        let (rb, rq) = (p.rank(&busy.stats, MIB), p.rank(&quiet.stats, MIB));
+        let now = 2 * MS_PER_DAY;
+        let (vb, vq) = (busy.decide(&p, now), quiet.decide(&p, now));
+        let rates = (
+            vb.reason.scores.slow_rate_per_hour,
+            vq.reason.scores.slow_rate_per_hour,
+        );
+        assert_eq!(rb > rq, rates.0 > rates.1);
+        // Reading a tenth of the object per read is worth a tenth.
+        let r_whole = p.rank(&busy.stats, MIB).get();
+        let r_tenth = p.rank(&busy.stats, 10 * MIB).get();
+        assert!((r_whole - r_tenth - 10f64.log2()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn property_every_decision_has_a_reason_that_matches_it() {
+        use crate::testing::Prng;
+        let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming];
+        let moving_too = [Rule::Frequency, Rule::TimeOfDay, Rule::Decay];
+        for seed in 1..=32u64 {
+            let mut rng = Prng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let p = Policy::new(PolicyConfig::default(), rng.below(WEEK_MS)).unwrap();
+            let mut o = Obj::new(Tier::ALL[rng.below(3) as usize]);
+            o.size_bytes = 1 + rng.below(1 << 30);
+            o.hint = [Hint::Auto, Hint::Prefer(Tier::Warm), Hint::Pin(Tier::Cold)]
+                [rng.below(3) as usize];
+            let mut now = 0;
+            for _ in 0..500 {
+                now += rng.below(6 * MS_PER_HOUR);
+                let (offset, length) = (rng.below(o.size_bytes), 1 + rng.below(1 << 24));
+                o.stats.record(
+                    Access {
+                        now_ms: now,
+                        offset,
+                        length,
+                    },
+                    p.config(),
+                );
+                let d = o.decide(&p, now + rng.below(4 * MS_PER_DAY));
+                let rule = d.reason.rule;
+                if d.moves() {
+                    assert!(moving.contains(&rule) || moving_too.contains(&rule), "{d}");
+                } else {
+                    assert!(
+                        !matches!(rule, Rule::Spike | Rule::Decay | Rule::Frequency),
+                        "{d}"
+                    );
+                }
+                let s = d.reason.scores;
+                assert!(s.fast_rate_per_hour.is_finite() && s.slow_rate_per_hour.is_finite());
+                assert!(s.read_fraction > 0.0 && s.read_fraction <= 1.0);
+                assert!(d.to_string().contains(rule.name()));
+                o.tier = d.tier;
+            }
+        }
+    }
+}
