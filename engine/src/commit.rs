@@ -1,0 +1,86 @@
+//! Group commit: ops for one partition queue up while a group is being made
+//! durable; the next group takes all of them and shares one fsync.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_channel::oneshot;
+use stratum_meta::{Applied, Op, Partition, VolumeRef};
+
+use crate::error::{EngineError, Result};
+
+type Waiter = oneshot::Sender<Result<Applied>>;
+
+pub struct Committer {
+    partition: Arc<Partition>,
+    data_dir: std::path::PathBuf,
+    queue: RefCell<Vec<(Op, Waiter)>>,
+    running: Cell<bool>,
+}
+
+impl Committer {
+    pub fn new(partition: Arc<Partition>, data_dir: std::path::PathBuf) -> Rc<Self> {
+        Rc::new(Self { partition, data_dir, queue: RefCell::new(Vec::new()), running: Cell::new(false) })
+    }
+
+    /// Applies `op` durably. Volumes it frees are removed after the commit.
+    pub async fn submit(self: &Rc<Self>, op: Op) -> Result<Applied> {
+        let (tx, rx) = oneshot::channel();
+        self.queue.borrow_mut().push((op, tx));
+        if !self.running.replace(true) {
+            glommio::spawn_local(self.clone().drain()).detach();
+        }
+        rx.await.map_err(|_| EngineError::Io(std::io::Error::other("commit abandoned")))?
+    }
+
+    async fn drain(self: Rc<Self>) {
+        loop {
+            let batch = std::mem::take(&mut *self.queue.borrow_mut());
+            if batch.is_empty() {
+                self.running.set(false);
+                return;
+            }
+            let (ops, waiters): (Vec<Op>, Vec<Waiter>) = batch.into_iter().unzip();
+            let partition = self.partition.clone();
+            let data_dir = self.data_dir.clone();
+            // fjall blocks (and fsyncs): run it off the reactor.
+            let outcome = glommio::executor()
+                .spawn_blocking(move || {
+                    let results = partition.apply_group(ops)?;
+                    for applied in results.iter().flatten() {
+                        remove_volumes(&data_dir, &applied.freed);
+                    }
+                    Ok::<_, stratum_meta::MetaError>(results)
+                })
+                .await;
+            match outcome {
+                Ok(results) => {
+                    for (waiter, result) in waiters.into_iter().zip(results) {
+                        let _ = waiter.send(result.map_err(EngineError::from));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "metadata commit failed; group not acknowledged");
+                    let message = e.to_string();
+                    for waiter in waiters {
+                        let _ = waiter.send(Err(EngineError::Io(std::io::Error::other(message.clone()))));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Removes volumes no longer referenced. A failure leaves an orphan file,
+/// never a dangling reference, so it is logged and not returned.
+pub fn remove_volumes(data_dir: &std::path::Path, volumes: &[VolumeRef]) {
+    for vref in volumes {
+        let path = crate::slice::Slice::at(data_dir, vref).volume_path(vref.id);
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove freed volume");
+            }
+        }
+    }
+}

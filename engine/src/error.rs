@@ -1,0 +1,55 @@
+use stratum_meta::MetaError;
+use thiserror::Error;
+
+/// Errors of the storage engine. "The request failed" (a client's mistake, a
+/// missing thing) is told apart from "the disk is broken" (`Io`, `Corrupt`).
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("no such bucket")]
+    NoSuchBucket,
+    #[error("no such key")]
+    NoSuchKey,
+    #[error("bucket already exists")]
+    BucketAlreadyOwnedByYou,
+    #[error("bucket is not empty")]
+    BucketNotEmpty,
+    #[error("no such upload")]
+    NoSuchUpload,
+    #[error("invalid part {0}")]
+    InvalidPart(u32),
+    #[error("parts not in ascending order")]
+    InvalidPartOrder,
+    #[error("part {0} too small")]
+    EntityTooSmall(u32),
+    #[error("disk I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("volume {volume} block {block}: checksum mismatch")]
+    Corrupt { volume: String, block: u64 },
+    #[error("metadata: {0}")]
+    Meta(MetaError),
+    #[error("core {0} is not answering")]
+    CoreUnavailable(usize),
+}
+
+impl From<MetaError> for EngineError {
+    fn from(e: MetaError) -> Self {
+        match e {
+            MetaError::NoSuchBucket => EngineError::NoSuchBucket,
+            MetaError::BucketExists => EngineError::BucketAlreadyOwnedByYou,
+            MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
+            MetaError::NoSuchUpload => EngineError::NoSuchUpload,
+            MetaError::InvalidPart(n) => EngineError::InvalidPart(n),
+            MetaError::InvalidPartOrder => EngineError::InvalidPartOrder,
+            MetaError::EntityTooSmall(n) => EngineError::EntityTooSmall(n),
+            other => EngineError::Meta(other),
+        }
+    }
+}
+
+impl<T> From<glommio::GlommioError<T>> for EngineError {
+    fn from(e: glommio::GlommioError<T>) -> Self {
+        EngineError::Io(e.into())
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

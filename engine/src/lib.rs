@@ -1,0 +1,37 @@
+//! stratum-engine: the per-core storage engine of a Stratum node.
+//!
+//! Each core owns a [`Store`]: its slice of the data directory (where the
+//! bodies it receives are written as checksummed shard files, see
+//! `engine/FORMAT.md`) and the metadata partitions it decides for. Calls for
+//! another core's partition travel through the [`mesh`] of glommio channels.
+//! A write is acknowledged only after its shard file and its metadata are
+//! durable; a read hands out only bytes whose block crc32c matched.
+//!
+//! It is not: HTTP or S3 (that is `stratum-http`), nor a thread pool: a
+//! `Store` is `!Send` and lives on its core's glommio executor.
+//!
+//! ```ignore
+//! let node = Node::open("./data".as_ref(), cores)?;          // once, on the main thread
+//! let store = Store::new(node.clone(), core);                // on each core
+//! store.join_mesh(mesh_ends).await;
+//! let mut volume = store.new_volume(body_len).await?;
+//! volume.write(&body).await?;
+//! store.put_object("bucket", "key", record, volume.seal().await?).await?;
+//! ```
+
+mod commit;
+pub mod error;
+pub mod limits;
+pub mod mesh;
+mod node;
+mod reader;
+mod slice;
+mod store;
+pub mod volume;
+
+pub use error::{EngineError, Result};
+pub use node::Node;
+pub use reader::ObjectReader;
+pub use store::{ListRequest, Store};
+pub use stratum_meta::{BucketRecord, ListEntry, ListPage, ObjectRecord, PartRecord, UploadEntry, UploadRecord};
+pub use volume::{SealedVolume, VolumeWriter};

@@ -1,0 +1,340 @@
+//! The store as one core sees it: every call is decided by the core that owns
+//! the partition of its `(bucket, key)`, reached through the mesh; bodies are
+//! written into this core's own slice.
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use stratum_meta::listing::{merge, ListQuery};
+use stratum_meta::{Applied, BucketRecord, ListPage, ObjectRecord, Op, PartRecord, Segment, UploadRecord};
+
+use crate::commit::{remove_volumes, Committer};
+use crate::error::{EngineError, Result};
+use crate::mesh::Mesh;
+use crate::node::Node;
+use crate::reader::ObjectReader;
+use crate::slice::Slice;
+use crate::volume::{SealedVolume, VolumeWriter};
+
+/// An owned listing request, so it can cross cores.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub bucket: String,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub after: Option<String>,
+    pub after_upload_id: Option<String>,
+    pub limit: usize,
+}
+
+impl ListRequest {
+    fn query(&self) -> ListQuery<'_> {
+        ListQuery {
+            bucket: &self.bucket,
+            prefix: &self.prefix,
+            delimiter: self.delimiter.as_deref(),
+            after: self.after.as_deref(),
+            after_upload_id: self.after_upload_id.as_deref(),
+            limit: self.limit,
+        }
+    }
+}
+
+pub struct Store {
+    node: Arc<Node>,
+    core: usize,
+    slice: Slice,
+    mesh: OnceCell<Mesh>,
+    committers: HashMap<usize, Rc<Committer>>,
+}
+
+impl Store {
+    pub fn new(node: Arc<Node>, core: usize) -> Rc<Self> {
+        let committers = (0..node.partition_count())
+            .filter(|p| node.core_of_partition(*p) == core)
+            .filter_map(|p| {
+                let partition = node.partition(p)?.clone();
+                Some((p, Committer::new(partition, node.data_dir().to_owned())))
+            })
+            .collect();
+        let slice = Slice::new(node.data_dir(), core);
+        Rc::new(Self { node, core, slice, mesh: OnceCell::new(), committers })
+    }
+
+    /// Connects this core to the others; call once on the core's executor.
+    pub async fn join_mesh(self: &Rc<Self>, ends: crate::mesh::MeshEnds) {
+        let weak = Rc::downgrade(self);
+        let mesh = ends.connect(move || weak.upgrade()).await;
+        let _ = self.mesh.set(mesh);
+    }
+
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    pub fn node(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// The core that decides requests for `(bucket, key)`.
+    pub fn owner_of(&self, bucket: &str, key: &str) -> usize {
+        self.node.core_of_partition(self.node.object_partition(bucket, key))
+    }
+
+    /// Runs `work` on the core owning partition `p` (here, if that is us).
+    async fn on_partition<T, F, Fut>(self: &Rc<Self>, p: usize, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Rc<Store>, usize) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T>> + 'static,
+    {
+        let owner = self.node.core_of_partition(p);
+        if owner == self.core {
+            return work(self.clone(), p).await;
+        }
+        let mesh = self.mesh.get().ok_or(EngineError::CoreUnavailable(owner))?;
+        mesh.call(owner, move |store| work(store, p)).await?
+    }
+
+    async fn commit(self: &Rc<Self>, p: usize, op: Op) -> Result<Applied> {
+        self.on_partition(p, move |store, p| async move {
+            let committer = store.committers.get(&p).cloned().ok_or(EngineError::CoreUnavailable(p))?;
+            committer.submit(op).await
+        })
+        .await
+    }
+
+    async fn read_partition<T, F>(self: &Rc<Self>, p: usize, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&stratum_meta::Partition) -> std::result::Result<T, stratum_meta::MetaError> + Send + 'static,
+    {
+        self.on_partition(p, move |store, p| async move {
+            let partition = store.node.partition(p).ok_or(EngineError::CoreUnavailable(p))?;
+            read(partition).map_err(EngineError::from)
+        })
+        .await
+    }
+
+    // --- buckets ---------------------------------------------------------
+
+    pub fn bucket(&self, name: &str) -> Option<BucketRecord> {
+        self.node.bucket(name)
+    }
+
+    pub fn buckets(&self) -> Vec<BucketRecord> {
+        self.node.buckets()
+    }
+
+    pub async fn create_bucket(self: &Rc<Self>, name: &str, now_ms: i64) -> Result<()> {
+        if self.node.bucket(name).is_some() {
+            return Err(EngineError::BucketAlreadyOwnedByYou);
+        }
+        let record = BucketRecord { name: name.to_owned(), created_ms: now_ms };
+        let p = self.node.bucket_partition(name);
+        self.commit(p, Op::CreateBucket(record.clone())).await?;
+        self.node.remember_bucket(record);
+        Ok(())
+    }
+
+    pub async fn delete_bucket(self: &Rc<Self>, name: &str) -> Result<()> {
+        if self.node.bucket(name).is_none() {
+            return Err(EngineError::NoSuchBucket);
+        }
+        for p in 0..self.node.partition_count() {
+            let bucket = name.to_owned();
+            if self.read_partition(p, move |part| part.bucket_has_content(&bucket)).await? {
+                return Err(EngineError::BucketNotEmpty);
+            }
+        }
+        let p = self.node.bucket_partition(name);
+        self.commit(p, Op::DeleteBucket { name: name.to_owned() }).await?;
+        self.node.forget_bucket(name);
+        Ok(())
+    }
+
+    fn require_bucket(&self, name: &str) -> Result<()> {
+        self.node.bucket(name).map(|_| ()).ok_or(EngineError::NoSuchBucket)
+    }
+
+    // --- objects ---------------------------------------------------------
+
+    /// A writer for a new volume in this core's slice.
+    pub async fn new_volume(&self, size_hint: u64) -> Result<VolumeWriter> {
+        VolumeWriter::create(self.slice.clone(), size_hint).await
+    }
+
+    /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.
+    pub async fn put_object(
+        self: &Rc<Self>,
+        bucket: &str,
+        key: &str,
+        mut record: ObjectRecord,
+        volume: SealedVolume,
+    ) -> Result<ObjectRecord> {
+        record.segments = vec![Segment { volume: volume.vref, size: volume.size }];
+        let op = Op::PutObject { bucket: bucket.to_owned(), key: key.to_owned(), record };
+        self.commit_or_discard(self.node.object_partition(bucket, key), bucket, op, &[volume]).await
+    }
+
+    async fn commit_or_discard(
+        self: &Rc<Self>,
+        p: usize,
+        bucket: &str,
+        op: Op,
+        volumes: &[SealedVolume],
+    ) -> Result<ObjectRecord> {
+        let result = match self.require_bucket(bucket) {
+            Ok(()) => self.commit(p, op).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(applied) => applied.object.ok_or(EngineError::NoSuchKey),
+            Err(e) => {
+                let vrefs: Vec<_> = volumes.iter().map(|v| v.vref).collect();
+                remove_volumes(self.node.data_dir(), &vrefs);
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn head_object(self: &Rc<Self>, bucket: &str, key: &str) -> Result<ObjectRecord> {
+        self.require_bucket(bucket)?;
+        let (b, k) = (bucket.to_owned(), key.to_owned());
+        self.read_partition(self.node.object_partition(bucket, key), move |part| part.get_object(&b, &k))
+            .await?
+            .ok_or(EngineError::NoSuchKey)
+    }
+
+    pub async fn delete_object(self: &Rc<Self>, bucket: &str, key: &str) -> Result<()> {
+        self.require_bucket(bucket)?;
+        let op = Op::DeleteObject { bucket: bucket.to_owned(), key: key.to_owned() };
+        self.commit(self.node.object_partition(bucket, key), op).await.map(|_| ())
+    }
+
+    pub fn reader(&self, record: &ObjectRecord, start: u64, end: u64) -> ObjectReader {
+        ObjectReader::new(self.node.data_dir().to_owned(), record.segments.clone(), start, end)
+    }
+
+    /// Lists objects (or, with `uploads`, multipart uploads) of a bucket,
+    /// merging every partition's page in key order.
+    pub async fn list(self: &Rc<Self>, request: ListRequest, uploads: bool) -> Result<ListPage> {
+        self.require_bucket(&request.bucket)?;
+        let limit = request.limit;
+        let mut pages = Vec::with_capacity(self.node.partition_count());
+        // Ask all partitions at once; each answers from its own core.
+        let pending: Vec<_> = (0..self.node.partition_count())
+            .map(|p| {
+                let request = request.clone();
+                let this = self.clone();
+                glommio::spawn_local(async move {
+                    this.read_partition(p, move |part| {
+                        if uploads {
+                            part.list_uploads(&request.query())
+                        } else {
+                            part.list_objects(&request.query())
+                        }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in pending {
+            pages.push(task.await?);
+        }
+        Ok(merge(pages, limit))
+    }
+
+    // --- multipart -------------------------------------------------------
+
+    pub async fn create_upload(self: &Rc<Self>, bucket: &str, key: &str, record: UploadRecord) -> Result<String> {
+        self.require_bucket(bucket)?;
+        let upload_id = format!("{:032x}", rand::random::<u128>());
+        let op =
+            Op::CreateUpload { bucket: bucket.to_owned(), key: key.to_owned(), upload_id: upload_id.clone(), record };
+        self.commit(self.node.object_partition(bucket, key), op).await?;
+        Ok(upload_id)
+    }
+
+    pub async fn put_part(
+        self: &Rc<Self>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: PartRecord,
+        volume: SealedVolume,
+    ) -> Result<()> {
+        let op = Op::PutPart { bucket: bucket.to_owned(), key: key.to_owned(), upload_id: upload_id.to_owned(), part };
+        let p = self.node.object_partition(bucket, key);
+        let result = match self.require_bucket(bucket) {
+            Ok(()) => self.commit(p, op).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            remove_volumes(self.node.data_dir(), &[volume.vref]);
+        }
+        result.map(|_| ())
+    }
+
+    pub async fn complete_upload(
+        self: &Rc<Self>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u32, String)>,
+        now_ms: i64,
+    ) -> Result<ObjectRecord> {
+        self.require_bucket(bucket)?;
+        let op = Op::CompleteUpload {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            upload_id: upload_id.to_owned(),
+            parts,
+            modified_ms: now_ms,
+        };
+        let applied = self.commit(self.node.object_partition(bucket, key), op).await?;
+        applied.object.ok_or(EngineError::NoSuchUpload)
+    }
+
+    pub async fn abort_upload(self: &Rc<Self>, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        self.require_bucket(bucket)?;
+        let op = Op::AbortUpload { bucket: bucket.to_owned(), key: key.to_owned(), upload_id: upload_id.to_owned() };
+        self.commit(self.node.object_partition(bucket, key), op).await.map(|_| ())
+    }
+
+    /// The upload's record and its parts numbered above `after`, at most `limit` (+1 to tell truncation).
+    pub async fn list_parts(
+        self: &Rc<Self>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<(UploadRecord, Vec<PartRecord>)> {
+        self.require_bucket(bucket)?;
+        let (b, k, u) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let (upload, parts) = self
+            .read_partition(self.node.object_partition(bucket, key), move |part| {
+                let upload = part.get_upload(&b, &k, &u)?;
+                let parts = match upload {
+                    Some(_) => part.list_parts(&u, after, limit.saturating_add(1))?,
+                    None => Vec::new(),
+                };
+                Ok((upload, parts))
+            })
+            .await?;
+        Ok((upload.ok_or(EngineError::NoSuchUpload)?, parts))
+    }
+
+    /// Whether an upload exists (checked before a part's body is accepted).
+    pub async fn upload_exists(self: &Rc<Self>, bucket: &str, key: &str, upload_id: &str) -> Result<bool> {
+        self.require_bucket(bucket)?;
+        let (b, k, u) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.read_partition(self.node.object_partition(bucket, key), move |part| {
+            part.get_upload(&b, &k, &u).map(|u| u.is_some())
+        })
+        .await
+    }
+}

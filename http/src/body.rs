@@ -1,0 +1,242 @@
+//! Request bodies as the handlers see them: the decoded bytes of a
+//! Content-Length body, plain or aws-chunked, checked as they stream against
+//! what the client signed or declared (x-amz-content-sha256, chunk
+//! signatures, trailing checksums). A body that fails a check never reaches
+//! a committed object.
+
+use sha2::{Digest, Sha256};
+
+use crate::aws_chunked::{AwsChunkedDecoder, ChecksumAlgo, ChecksumHasher, ChunkMode};
+use crate::conn::Conn;
+use crate::error::S3Error;
+use crate::limits::BODY_CHUNK_BYTES;
+use crate::request::Request;
+use crate::sigv4::Payload;
+
+/// How the body is framed on the wire, decided before the handler runs.
+pub struct Framing {
+    /// Bytes on the wire (Content-Length).
+    pub wire_len: u64,
+    /// Bytes the object will have (x-amz-decoded-content-length for aws-chunked).
+    pub decoded_len: Option<u64>,
+    pub payload: Payload,
+    /// A checksum the client declared in a header (x-amz-checksum-*), to verify.
+    pub header_checksum: Option<(ChecksumAlgo, String)>,
+}
+
+impl Framing {
+    pub fn from_request(req: &Request, payload: Payload) -> Result<Framing, S3Error> {
+        if req.header("transfer-encoding").is_some() {
+            return Err(S3Error::not_implemented("Transfer-Encoding"));
+        }
+        let lengths: Vec<&str> =
+            req.head.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
+        let wire_len = match lengths.as_slice() {
+            [] => 0,
+            [first, rest @ ..] if rest.iter().all(|v| v == first) => {
+                first.trim().parse::<u64>().map_err(|_| S3Error::invalid_argument("invalid Content-Length"))?
+            }
+            _ => return Err(S3Error::invalid_argument("conflicting Content-Length headers")),
+        };
+        let chunked =
+            matches!(
+                payload,
+                Payload::StreamingSigned(_) | Payload::StreamingSignedTrailer(_) | Payload::StreamingUnsignedTrailer
+            ) || req.header("content-encoding").is_some_and(|v| v.split(',').any(|e| e.trim() == "aws-chunked"));
+        let decoded_len = if chunked {
+            Some(req.header_u64("x-amz-decoded-content-length")?.ok_or_else(|| {
+                S3Error::new("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
+            })?)
+        } else {
+            Some(wire_len)
+        };
+        let header_checksum =
+            req.head.headers.iter().find_map(|(name, value)| {
+                ChecksumAlgo::from_header_name(name).map(|algo| (algo, value.trim().to_owned()))
+            });
+        Ok(Framing { wire_len, decoded_len, payload, header_checksum })
+    }
+
+    fn is_chunked(&self) -> bool {
+        self.decoded_len != Some(self.wire_len)
+            || matches!(
+                self.payload,
+                Payload::StreamingSigned(_) | Payload::StreamingSignedTrailer(_) | Payload::StreamingUnsignedTrailer
+            )
+    }
+}
+
+pub struct Body<'c> {
+    conn: &'c mut Conn,
+    wire_left: u64,
+    decoded_len: u64,
+    decoded_seen: u64,
+    decoder: Option<AwsChunkedDecoder>,
+    sha256: Option<(Sha256, String)>,
+    checksum: Option<(ChecksumHasher, Option<String>)>,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    finished: bool,
+}
+
+impl<'c> Body<'c> {
+    pub fn new(conn: &'c mut Conn, framing: Framing) -> Body<'c> {
+        let chunked = framing.is_chunked();
+        let decoded_len = framing.decoded_len.unwrap_or(framing.wire_len);
+        let sha256 = match &framing.payload {
+            Payload::Sha256Hex(hex) => Some((Sha256::new(), hex.to_ascii_lowercase())),
+            _ => None,
+        };
+        let decoder = chunked.then(|| {
+            let mode = ChunkMode::from_payload(&framing.payload).unwrap_or(ChunkMode::Unsigned);
+            AwsChunkedDecoder::new(mode, Some(decoded_len))
+        });
+        let checksum = framing.header_checksum.map(|(algo, value)| (ChecksumHasher::new(algo), Some(value)));
+        Body {
+            conn,
+            wire_left: framing.wire_len,
+            decoded_len,
+            decoded_seen: 0,
+            decoder,
+            sha256,
+            checksum,
+            raw: Vec::new(),
+            out: Vec::new(),
+            finished: framing.wire_len == 0 && !chunked,
+        }
+    }
+
+    /// The number of bytes the body decodes to.
+    pub fn len(&self) -> u64 {
+        self.decoded_len
+    }
+
+    /// True once every byte of the body has been read from the connection.
+    pub fn is_drained(&self) -> bool {
+        self.wire_left == 0
+    }
+
+    /// Bytes still unread on the wire.
+    pub fn wire_left(&self) -> u64 {
+        self.wire_left
+    }
+
+    /// The next decoded bytes, or `None` at the end, after every check passed.
+    pub async fn next(&mut self) -> Result<Option<&[u8]>, S3Error> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            if self.wire_left == 0 {
+                self.finish()?;
+                self.finished = true;
+                return Ok(None);
+            }
+            let want = self.wire_left.min(BODY_CHUNK_BYTES as u64) as usize;
+            self.raw.resize(want, 0);
+            let n = self.conn.read_some(&mut self.raw[..want]).await.map_err(|_| incomplete())?;
+            if n == 0 {
+                return Err(incomplete());
+            }
+            self.wire_left -= n as u64;
+            self.out.clear();
+            match &mut self.decoder {
+                Some(decoder) => {
+                    decoder.feed(&self.raw[..n], &mut self.out).map_err(chunk_error)?;
+                }
+                None => self.out.extend_from_slice(&self.raw[..n]),
+            }
+            if self.out.is_empty() {
+                continue;
+            }
+            self.decoded_seen += self.out.len() as u64;
+            if self.decoded_seen > self.decoded_len {
+                return Err(incomplete());
+            }
+            if let Some((sha, _)) = &mut self.sha256 {
+                sha.update(&self.out);
+            }
+            if let Some((hasher, _)) = &mut self.checksum {
+                hasher.update(&self.out);
+            }
+            return Ok(Some(&self.out));
+        }
+    }
+
+    /// Reads the whole body into memory, refusing more than `max` bytes.
+    pub async fn read_all(&mut self, max: usize) -> Result<Vec<u8>, S3Error> {
+        if self.decoded_len > max as u64 {
+            return Err(S3Error::new("MaxMessageLengthExceeded", 400, "Your request was too big."));
+        }
+        let mut all = Vec::with_capacity(self.decoded_len as usize);
+        while let Some(bytes) = self.next().await? {
+            all.extend_from_slice(bytes);
+        }
+        Ok(all)
+    }
+
+    fn finish(&mut self) -> Result<(), S3Error> {
+        if let Some(decoder) = self.decoder.take() {
+            let trailers = decoder.finish().map_err(chunk_error)?;
+            if let Some((name, value)) = trailers.iter().find(|(n, _)| ChecksumAlgo::from_header_name(n).is_some()) {
+                if let Some(algo) = ChecksumAlgo::from_header_name(name) {
+                    // The trailer names the algorithm only now: hash what we kept.
+                    if self.checksum.is_none() {
+                        return Err(S3Error::invalid_request(format!("trailer {name} was not announced")));
+                    }
+                    if let Some((hasher, expected)) = &mut self.checksum {
+                        if hasher.algo() == algo {
+                            *expected = Some(value.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if self.decoded_seen != self.decoded_len {
+            return Err(incomplete());
+        }
+        if let Some((sha, expected)) = self.sha256.take() {
+            if hex::encode(sha.finalize()) != expected {
+                return Err(S3Error::new(
+                    "XAmzContentSHA256Mismatch",
+                    400,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                ));
+            }
+        }
+        if let Some((hasher, Some(expected))) = self.checksum.take() {
+            let algo = hasher.algo();
+            if hasher.finalize_base64() != expected {
+                return Err(S3Error::new(
+                    "BadDigest",
+                    400,
+                    format!("The {} you specified did not match the calculated checksum.", algo.algorithm_name()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares to hash a checksum the client announced in
+    /// `x-amz-trailer` (its value comes at the end of the body).
+    pub fn expect_trailer_checksum(&mut self, header: Option<&str>) {
+        if self.checksum.is_some() {
+            return;
+        }
+        if let Some(algo) = header.and_then(|h| ChecksumAlgo::from_header_name(h.trim())) {
+            self.checksum = Some((ChecksumHasher::new(algo), None));
+        }
+    }
+}
+
+fn incomplete() -> S3Error {
+    S3Error::new(
+        "IncompleteBody",
+        400,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    )
+}
+
+fn chunk_error(e: crate::aws_chunked::ChunkError) -> S3Error {
+    S3Error::new(e.s3_code(), e.http_status(), e.to_string())
+}

@@ -1,0 +1,118 @@
+//! CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+//! AbortMultipartUpload, ListParts.
+
+use stratum_engine::{PartRecord, UploadRecord};
+
+use crate::body::Body;
+use crate::ctx::{now_ms, owner, Ctx};
+use crate::error::S3Error;
+use crate::handlers::object::{receive_volume, ObjectMeta};
+use crate::handlers::{object_of, param_count, quoted};
+use crate::request::Request;
+use crate::response::Response;
+use crate::xml;
+
+const PART_NUMBER_MAX: u32 = 10_000;
+
+fn upload_id(req: &Request) -> Result<&str, S3Error> {
+    req.param("uploadId")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| S3Error::invalid_argument("uploadId must be given").with("ArgumentName", "uploadId"))
+}
+
+pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let meta = ObjectMeta::from_request(req)?;
+    let record = UploadRecord {
+        initiated_ms: now_ms(),
+        content_type: meta.content_type,
+        headers: meta.headers,
+        user_meta: meta.user_meta,
+    };
+    let upload_id = ctx.store.create_upload(bucket, key, record).await?;
+    let result = xml::InitiateMultipartUploadResult { bucket: bucket.to_owned(), key: key.to_owned(), upload_id };
+    Ok(Response::xml(xml::initiate_multipart_upload_result(&result)))
+}
+
+pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let upload_id = upload_id(req)?;
+    let part_number = req
+        .param("partNumber")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=PART_NUMBER_MAX).contains(n))
+        .ok_or_else(|| {
+            S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+                .with("ArgumentName", "partNumber")
+        })?;
+    // Refuse before reading a body that could never be committed.
+    if !ctx.store.upload_exists(bucket, key, upload_id).await? {
+        return Err(stratum_engine::EngineError::NoSuchUpload.into());
+    }
+    let volume = receive_volume(ctx, req, body).await?;
+    let etag = hex::encode(volume.md5);
+    let part =
+        PartRecord { part_number, etag: etag.clone(), size: volume.size, modified_ms: now_ms(), volume: volume.vref };
+    ctx.store.put_part(bucket, key, upload_id, part, volume).await?;
+    Ok(Response::ok().header("etag", quoted(&etag)))
+}
+
+pub async fn complete_multipart_upload(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let upload_id = upload_id(req)?;
+    let bytes = body.read_all(xml::MAX_COMPLETE_MULTIPART_BODY_BYTES).await?;
+    let listed = xml::parse_complete_multipart_upload(&bytes).map_err(|_| S3Error::malformed_xml())?;
+    let parts = listed.into_iter().map(|p| (p.part_number, p.etag.trim().trim_matches('"').to_owned())).collect();
+    let record = ctx.store.complete_upload(bucket, key, upload_id, parts, now_ms()).await?;
+    let result = xml::CompleteMultipartUploadResult {
+        location: format!("/{bucket}/{key}"),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        etag: quoted(&record.etag),
+    };
+    Ok(Response::xml(xml::complete_multipart_upload_result(&result)))
+}
+
+pub async fn abort_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    ctx.store.abort_upload(bucket, key, upload_id(req)?).await?;
+    Ok(Response::new(204))
+}
+
+pub async fn list_parts(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let upload_id = upload_id(req)?;
+    let max_parts = param_count(req, "max-parts", 1000, 1000)?;
+    let marker = match req.param("part-number-marker") {
+        None => 0,
+        Some(m) => m.parse::<u32>().map_err(|_| {
+            S3Error::invalid_argument("Provided part-number-marker not an integer or within integer range")
+                .with("ArgumentName", "part-number-marker")
+        })?,
+    };
+    let (_, mut parts) = ctx.store.list_parts(bucket, key, upload_id, marker, max_parts).await?;
+    let is_truncated = parts.len() > max_parts;
+    parts.truncate(max_parts);
+    let result = xml::ListPartsResult {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        upload_id: upload_id.to_owned(),
+        initiator: owner(),
+        owner: owner(),
+        storage_class: "STANDARD".into(),
+        part_number_marker: marker,
+        next_part_number_marker: parts.last().map_or(0, |p| p.part_number),
+        max_parts: max_parts as u32,
+        is_truncated,
+        parts: parts
+            .iter()
+            .map(|p| xml::PartEntry {
+                part_number: p.part_number,
+                last_modified_ms: p.modified_ms,
+                etag: quoted(&p.etag),
+                size: p.size,
+            })
+            .collect(),
+    };
+    Ok(Response::xml(xml::list_parts_result(&result)))
+}

@@ -1,0 +1,326 @@
+//! PutObject, GetObject, HeadObject, DeleteObject, CopyObject, DeleteObjects.
+
+use base64::Engine as _;
+use stratum_engine::{ObjectRecord, SealedVolume, VolumeWriter};
+
+use crate::body::Body;
+use crate::conditional::{evaluate, Conditions, Outcome};
+use crate::ctx::{now_ms, Ctx};
+use crate::error::S3Error;
+use crate::handlers::{bucket_of, object_of, quoted};
+use crate::limits::{PUT_SIZE_MAX_BYTES, USER_META_MAX_BYTES};
+use crate::range;
+use crate::request::Request;
+use crate::response::{Body as ResponseBody, Response};
+use crate::xml;
+
+/// Headers stored with an object and returned as they were sent.
+const STORED_HEADERS: &[&str] =
+    &["cache-control", "content-disposition", "content-encoding", "content-language", "expires"];
+
+/// The metadata a PUT (or CreateMultipartUpload) carries in its headers.
+pub struct ObjectMeta {
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub user_meta: Vec<(String, String)>,
+}
+
+impl ObjectMeta {
+    pub fn from_request(req: &Request) -> Result<ObjectMeta, S3Error> {
+        let content_type = req.header("content-type").unwrap_or("binary/octet-stream").to_owned();
+        let mut headers = Vec::new();
+        for name in STORED_HEADERS {
+            if let Some(value) = req.header(name) {
+                let value = if *name == "content-encoding" { strip_aws_chunked(value) } else { value.to_owned() };
+                if !value.is_empty() {
+                    headers.push(((*name).to_owned(), value));
+                }
+            }
+        }
+        let mut user_meta: Vec<(String, String)> = Vec::new();
+        for (name, value) in &req.head.headers {
+            if let Some(short) = name.strip_prefix("x-amz-meta-") {
+                match user_meta.iter_mut().find(|(n, _)| n == short) {
+                    Some((_, existing)) => {
+                        existing.push(',');
+                        existing.push_str(value);
+                    }
+                    None => user_meta.push((short.to_owned(), value.clone())),
+                }
+            }
+        }
+        let meta_bytes: usize = user_meta.iter().map(|(n, v)| n.len() + v.len()).sum();
+        if meta_bytes > USER_META_MAX_BYTES {
+            return Err(S3Error::new(
+                "MetadataTooLarge",
+                400,
+                "Your metadata headers exceed the maximum allowed metadata size.",
+            )
+            .with("Size", meta_bytes.to_string())
+            .with("MaxSizeAllowed", USER_META_MAX_BYTES.to_string()));
+        }
+        Ok(ObjectMeta { content_type, headers, user_meta })
+    }
+
+    fn into_record(self, etag: String, size: u64) -> ObjectRecord {
+        ObjectRecord {
+            size,
+            etag,
+            modified_ms: now_ms(),
+            content_type: self.content_type,
+            headers: self.headers,
+            user_meta: self.user_meta,
+            segments: Vec::new(),
+        }
+    }
+}
+
+/// aws-chunked is a transfer detail, not part of the object's encoding.
+fn strip_aws_chunked(value: &str) -> String {
+    value.split(',').map(str::trim).filter(|e| *e != "aws-chunked" && !e.is_empty()).collect::<Vec<_>>().join(",")
+}
+
+/// Content-MD5 as 16 bytes, if sent; malformed → InvalidDigest.
+pub fn content_md5(req: &Request) -> Result<Option<[u8; 16]>, S3Error> {
+    let Some(value) = req.header("content-md5") else { return Ok(None) };
+    base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()
+        .and_then(|d| <[u8; 16]>::try_from(d.as_slice()).ok())
+        .map(Some)
+        .ok_or_else(|| S3Error::new("InvalidDigest", 400, "The Content-MD5 you specified was invalid."))
+}
+
+/// Streams a request body into a new volume on this core and seals it.
+/// Checks Content-MD5 and every body check before sealing, so a rejected
+/// body leaves nothing behind.
+pub async fn receive_volume(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<SealedVolume, S3Error> {
+    let expected_md5 = content_md5(req)?;
+    if body.len() > PUT_SIZE_MAX_BYTES {
+        return Err(S3Error::new(
+            "EntityTooLarge",
+            400,
+            "Your proposed upload exceeds the maximum allowed object size.",
+        )
+        .with("ProposedSize", body.len().to_string())
+        .with("MaxSizeAllowed", PUT_SIZE_MAX_BYTES.to_string()));
+    }
+    body.expect_trailer_checksum(req.header("x-amz-trailer"));
+    let mut writer = ctx.store.new_volume(body.len()).await?;
+    match fill(&mut writer, body).await {
+        Ok(()) => {}
+        Err(e) => {
+            writer.discard().await;
+            return Err(e);
+        }
+    }
+    if expected_md5.is_some_and(|md5| md5 != writer.md5()) {
+        writer.discard().await;
+        return Err(S3Error::new("BadDigest", 400, "The Content-MD5 you specified did not match what we received."));
+    }
+    Ok(writer.seal().await?)
+}
+
+async fn fill(writer: &mut VolumeWriter, body: &mut Body<'_>) -> Result<(), S3Error> {
+    while let Some(bytes) = body.next().await? {
+        writer.write(bytes).await?;
+    }
+    Ok(())
+}
+
+pub async fn put_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
+    let meta = ObjectMeta::from_request(req)?;
+    let volume = receive_volume(ctx, req, body).await?;
+    let record = meta.into_record(hex::encode(volume.md5), volume.size);
+    let stored = ctx.store.put_object(bucket, key, record, volume).await?;
+    Ok(Response::ok().header("etag", quoted(&stored.etag)))
+}
+
+/// The headers describing an object, as GET and HEAD return them.
+fn object_headers(mut resp: Response, record: &ObjectRecord) -> Response {
+    resp = resp
+        .header("etag", quoted(&record.etag))
+        .header("last-modified", http_date(record.modified_ms))
+        .header("accept-ranges", "bytes")
+        .header("content-type", record.content_type.clone());
+    if let Some(parts) = record.etag.split_once('-').map(|(_, n)| n.to_owned()) {
+        resp = resp.header("x-amz-mp-parts-count", parts);
+    }
+    for (name, value) in &record.headers {
+        if let Some(known) = STORED_HEADERS.iter().find(|h| **h == name) {
+            resp = resp.header(*known, value.clone());
+        }
+    }
+    for (name, value) in &record.user_meta {
+        resp = resp.header(format!("x-amz-meta-{name}"), value.clone());
+    }
+    resp
+}
+
+/// Response overrides a GET may ask for (response-content-type, ...).
+const OVERRIDES: &[(&str, &str)] = &[
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+pub fn http_date(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    httpdate::fmt_http_date(t)
+}
+
+/// GetObject and HeadObject: conditions, then range, then the body.
+pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let record = ctx.store.head_object(bucket, key).await?;
+    let conditions = Conditions {
+        if_match: req.header("if-match"),
+        if_none_match: req.header("if-none-match"),
+        if_modified_since: req.header("if-modified-since"),
+        if_unmodified_since: req.header("if-unmodified-since"),
+    };
+    match evaluate(&conditions, &record.etag, record.modified_ms / 1000) {
+        Outcome::Proceed => {}
+        Outcome::NotModified => {
+            return Ok(Response::new(304)
+                .header("etag", quoted(&record.etag))
+                .header("last-modified", http_date(record.modified_ms)));
+        }
+        Outcome::PreconditionFailed => {
+            return Err(S3Error::new(
+                "PreconditionFailed",
+                412,
+                "At least one of the pre-conditions you specified did not hold",
+            )
+            .with("Condition", "If-Match"));
+        }
+    }
+    let mut resp = object_headers(Response::ok(), &record);
+    for (param, header) in OVERRIDES {
+        if let Some(value) = req.param(param) {
+            resp.headers.retain(|(n, _)| n != header);
+            resp = resp.header(*header, value.to_owned());
+        }
+    }
+    let (start, end) = match req.header("range").and_then(range::parse) {
+        None => (0, record.size),
+        Some(spec) => {
+            let (start, end) = range::resolve(spec, record.size).ok_or_else(|| {
+                S3Error::new("InvalidRange", 416, "The requested range is not satisfiable")
+                    .with("RangeRequested", req.header("range").unwrap_or_default())
+                    .with("ActualObjectSize", record.size.to_string())
+            })?;
+            resp.status = 206;
+            resp = resp.header("content-range", format!("bytes {start}-{}/{}", end - 1, record.size));
+            (start, end)
+        }
+    };
+    let len = end - start;
+    if head_only {
+        return Ok(resp.with_body(ResponseBody::HeadOnly { len }));
+    }
+    let reader = ctx.store.reader(&record, start, end);
+    Ok(resp.with_body(ResponseBody::Object { reader: Box::new(reader), len }))
+}
+
+pub async fn delete_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    ctx.store.delete_object(bucket, key).await?;
+    Ok(Response::new(204))
+}
+
+/// CopyObject: the source is read through the engine (verified) and written
+/// as a new volume here; metadata is copied or replaced.
+pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    let (bucket, key) = object_of(req)?;
+    let (src_bucket, src_key) = copy_source(req)?;
+    ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
+    let source = ctx.store.head_object(&src_bucket, &src_key).await?;
+    let replace = match req.header("x-amz-metadata-directive").map(str::trim) {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(_) => return Err(S3Error::invalid_argument("Unknown metadata directive.")),
+    };
+    if !replace && src_bucket == bucket && src_key == key {
+        return Err(S3Error::invalid_request(
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    let meta = if replace {
+        ObjectMeta::from_request(req)?
+    } else {
+        ObjectMeta {
+            content_type: source.content_type.clone(),
+            headers: source.headers.clone(),
+            user_meta: source.user_meta.clone(),
+        }
+    };
+    let mut writer = ctx.store.new_volume(source.size).await?;
+    let mut reader = ctx.store.reader(&source, 0, source.size);
+    loop {
+        match reader.next().await {
+            Ok(Some(chunk)) => {
+                if let Err(e) = writer.write(chunk.as_slice()).await {
+                    writer.discard().await;
+                    return Err(e.into());
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                writer.discard().await;
+                return Err(e.into());
+            }
+        }
+    }
+    let volume = writer.seal().await?;
+    // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
+    let record = meta.into_record(hex::encode(volume.md5), volume.size);
+    let stored = ctx.store.put_object(bucket, key, record, volume).await?;
+    let result = xml::CopyResult { etag: quoted(&stored.etag), last_modified_ms: stored.modified_ms };
+    Ok(Response::xml(xml::copy_object_result(&result)))
+}
+
+fn copy_source(req: &Request) -> Result<(String, String), S3Error> {
+    let raw = req.header("x-amz-copy-source").unwrap_or_default();
+    let raw = raw.split_once("?versionId=").map_or(raw, |(path, _)| path);
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| S3Error::invalid_argument("Invalid copy source encoding"))?;
+    let trimmed = decoded.trim_start_matches('/');
+    match trimmed.split_once('/') {
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_owned(), k.to_owned())),
+        _ => {
+            Err(S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+                .with("ArgumentName", "x-amz-copy-source"))
+        }
+    }
+}
+
+pub async fn delete_objects(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    let bucket = bucket_of(req)?;
+    ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
+    let bytes = body.read_all(xml::MAX_XML_BODY_BYTES).await?;
+    let request = xml::parse_delete_objects(&bytes).map_err(|_| S3Error::malformed_xml())?;
+    let mut result = xml::DeleteResult::default();
+    for object in request.objects {
+        match ctx.store.delete_object(bucket, &object.key).await {
+            Ok(()) if request.quiet => {}
+            Ok(()) => result.deleted.push(xml::DeletedEntry { key: object.key, ..Default::default() }),
+            Err(e) => {
+                let e = S3Error::from(e);
+                result.errors.push(xml::DeleteErrorEntry {
+                    key: object.key,
+                    version_id: object.version_id,
+                    code: e.code.to_owned(),
+                    message: e.message,
+                });
+            }
+        }
+    }
+    Ok(Response::xml(xml::delete_result(&result)))
+}

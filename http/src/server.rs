@@ -1,0 +1,309 @@
+//! One connection's life: read a head, authenticate, route, run the
+//! handler, write the answer; repeat while the client keeps the connection.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use glommio::net::TcpStream;
+
+use crate::body::{Body, Framing};
+use crate::conn::{Conn, HeadError};
+use crate::ctx::Ctx;
+use crate::error::S3Error;
+use crate::handlers::{bucket, list, multipart, object};
+use crate::request::Request;
+use crate::response::{reason, Body as ResponseBody, Response};
+use crate::router::Endpoint;
+use crate::sigv4::{self, RequestParts};
+use crate::xml;
+
+/// Unread body bytes we are willing to skip to keep a connection alive after
+/// answering early (an error before the body was read).
+const DRAIN_MAX_BYTES: u64 = 64 * 1024;
+
+pub async fn serve_connection(ctx: Rc<Ctx>, stream: TcpStream) {
+    let mut conn = Conn::new(stream);
+    loop {
+        let head = match conn.read_head().await {
+            Ok(head) => head,
+            Err(HeadError::Closed) => return,
+            Err(e) => {
+                let error = match e {
+                    HeadError::TooLarge => S3Error::new(
+                        "RequestHeaderSectionTooLarge",
+                        431,
+                        "Your request header section exceeds the maximum allowed size.",
+                    ),
+                    HeadError::Malformed(m) => S3Error::invalid_request(format!("malformed HTTP request: {m}")),
+                    HeadError::Io | HeadError::Closed => return,
+                };
+                let _ = send_error(&mut conn, &ctx, error, "/", false, &new_request_id()).await;
+                return;
+            }
+        };
+        let keep_alive = wants_keep_alive(&head);
+        let method = head.method.clone();
+        let started = Instant::now();
+        let request_id = new_request_id();
+        ctx.in_flight.set(ctx.in_flight.get() + 1);
+        let (status, bytes, reusable) = handle(&ctx, head, &mut conn, &request_id).await;
+        ctx.in_flight.set(ctx.in_flight.get() - 1);
+        tracing::debug!(
+            method = %method,
+            path = %status.1,
+            status = status.0,
+            bytes,
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        if !keep_alive || !reusable || ctx.is_shutting_down() {
+            return;
+        }
+    }
+}
+
+fn wants_keep_alive(head: &crate::conn::Head) -> bool {
+    let connection = head.header("connection").map(str::to_ascii_lowercase);
+    match head.minor_version {
+        0 => connection.as_deref() == Some("keep-alive"),
+        _ => connection.as_deref() != Some("close"),
+    }
+}
+
+pub fn new_request_id() -> String {
+    format!("{:016X}", rand::random::<u64>())
+}
+
+/// Handles one request; returns (status, target) for the log, the bytes
+/// written, and whether the connection can carry another request.
+async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id: &str) -> ((u16, String), u64, bool) {
+    let target = head.target.clone();
+    if head.minor_version > 1 {
+        let e = S3Error::new("HttpVersionNotSupported", 505, "HTTP version not supported");
+        let _ = send_error(conn, ctx, e, "/", false, request_id).await;
+        return ((505, target), 0, false);
+    }
+    let req = match Request::parse(head) {
+        Ok(req) => req,
+        Err(e) => {
+            let status = e.status;
+            let _ = send_error(conn, ctx, e, "/", false, request_id).await;
+            return ((status, target), 0, false);
+        }
+    };
+    // Clients that send `Expect: 100-continue` (botocore, on every PUT) wait
+    // up to a second for it. It goes out before any answer, even an error:
+    // botocore mishandles the next request on a connection whose Expect was
+    // answered with a final status directly.
+    let expects_continue = req.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if expects_continue && conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
+        return ((0, target), 0, false);
+    }
+    let is_head = req.method() == "HEAD";
+    let owner = owner_core(ctx, &req);
+    let core_header = format!("{}/{}", ctx.store.core(), owner);
+    let framing = authenticate(ctx, &req).and_then(|payload| Framing::from_request(&req, payload));
+    let framing = match framing {
+        Ok(f) => f,
+        Err(e) => {
+            let status = e.status;
+            let ok = send_error_from(conn, e, &req.resource(), is_head, request_id, &core_header).await.is_ok();
+            return ((status, target), 0, ok && body_length(&req) == 0);
+        }
+    };
+    let mut body = Body::new(conn, framing);
+    let result = dispatch(ctx, &req, &mut body).await;
+    let drained = drain(&mut body).await;
+    let resource = req.resource();
+    match result {
+        Ok(resp) => {
+            let status = resp.status;
+            match send(conn, resp, request_id, &core_header, is_head).await {
+                Ok(bytes) => ((status, target), bytes, drained),
+                Err(e) => {
+                    tracing::debug!(error = %e, "response aborted");
+                    ((status, target), 0, false)
+                }
+            }
+        }
+        Err(e) => {
+            let status = e.status;
+            let ok = send_error_from(conn, e, &resource, is_head, request_id, &core_header).await.is_ok();
+            ((status, target), 0, ok && drained)
+        }
+    }
+}
+
+fn body_length(req: &Request) -> u64 {
+    req.header("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Reads what the handler left of a small body so the connection stays
+/// usable; a large unread body closes the connection instead.
+async fn drain(body: &mut Body<'_>) -> bool {
+    if body.is_drained() {
+        return true;
+    }
+    if body.wire_left() > DRAIN_MAX_BYTES {
+        return false;
+    }
+    loop {
+        match body.next().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return true,
+            Err(_) => return body.is_drained(),
+        }
+    }
+}
+
+fn owner_core(ctx: &Ctx, req: &Request) -> usize {
+    match (&req.bucket, &req.key) {
+        (Some(b), Some(k)) => ctx.store.owner_of(b, k),
+        (Some(b), None) => {
+            let node = ctx.store.node();
+            node.core_of_partition(node.bucket_partition(b))
+        }
+        _ => ctx.store.core(),
+    }
+}
+
+fn authenticate(ctx: &Ctx, req: &Request) -> Result<sigv4::Payload, S3Error> {
+    let parts = RequestParts {
+        method: req.method(),
+        raw_path: &req.raw_path,
+        raw_query: &req.raw_query,
+        headers: &req.head.headers,
+    };
+    let now = crate::ctx::now_ms() / 1000;
+    match sigv4::verify(&parts, &ctx.config.credentials, now) {
+        Ok(verified) => Ok(verified.payload),
+        Err(e) => Err(S3Error::new(e.s3_code(), e.http_status(), e.to_string())),
+    }
+}
+
+async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    let endpoint = Endpoint::from_request(req);
+    match endpoint {
+        Endpoint::ListBuckets => bucket::list_buckets(ctx),
+        Endpoint::CreateBucket => bucket::create_bucket(ctx, req, body).await,
+        Endpoint::HeadBucket => bucket::head_bucket(ctx, req),
+        Endpoint::DeleteBucket => bucket::delete_bucket(ctx, req).await,
+        Endpoint::GetBucketLocation => bucket::get_bucket_location(ctx, req),
+        Endpoint::ListObjects => list::list_objects_v1(ctx, req).await,
+        Endpoint::ListObjectsV2 => list::list_objects_v2(ctx, req).await,
+        Endpoint::ListMultipartUploads => list::list_multipart_uploads(ctx, req).await,
+        Endpoint::DeleteObjects => object::delete_objects(ctx, req, body).await,
+        Endpoint::PutObject => object::put_object(ctx, req, body).await,
+        Endpoint::CopyObject => object::copy_object(ctx, req).await,
+        Endpoint::GetObject => object::get_object(ctx, req, false).await,
+        Endpoint::HeadObject => object::get_object(ctx, req, true).await,
+        Endpoint::DeleteObject => object::delete_object(ctx, req).await,
+        Endpoint::CreateMultipartUpload => multipart::create_multipart_upload(ctx, req).await,
+        Endpoint::UploadPart => multipart::upload_part(ctx, req, body).await,
+        Endpoint::CompleteMultipartUpload => multipart::complete_multipart_upload(ctx, req, body).await,
+        Endpoint::AbortMultipartUpload => multipart::abort_multipart_upload(ctx, req).await,
+        Endpoint::ListParts => multipart::list_parts(ctx, req).await,
+        Endpoint::Unsupported(what) => Err(S3Error::not_implemented(what)),
+    }
+}
+
+fn write_head(out: &mut Vec<u8>, status: u16, headers: &[(String, String)], request_id: &str, core: &str, len: u64) {
+    use std::io::Write;
+    let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason(status));
+    for (name, value) in headers {
+        let _ = write!(out, "{name}: {value}\r\n");
+    }
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let _ = write!(
+        out,
+        "x-amz-request-id: {request_id}\r\nx-stratum-core: {core}\r\ndate: {date}\r\nserver: Stratum\r\ncontent-length: {len}\r\n\r\n"
+    );
+}
+
+/// Writes a response; returns the body bytes written. A read error in the
+/// middle of an object body aborts the connection: the client sees a short
+/// body, never wrong bytes.
+async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_head: bool) -> std::io::Result<u64> {
+    let len = resp.content_length();
+    let mut out = Vec::with_capacity(512);
+    write_head(&mut out, resp.status, &resp.headers, request_id, core, len);
+    match resp.body {
+        ResponseBody::Empty | ResponseBody::HeadOnly { .. } => {
+            conn.write_all(&out).await?;
+            Ok(0)
+        }
+        ResponseBody::Bytes(bytes) => {
+            if !is_head {
+                out.extend_from_slice(&bytes);
+            }
+            conn.write_all(&out).await?;
+            Ok(bytes.len() as u64)
+        }
+        ResponseBody::Object { mut reader, len } => {
+            let mut sent = 0;
+            // Small bodies go out with the head in one write.
+            let mut pending_head = Some(out);
+            loop {
+                match reader.next().await {
+                    Ok(Some(chunk)) => {
+                        if let Some(mut head) = pending_head.take() {
+                            if chunk.as_slice().len() <= 64 * 1024 {
+                                head.extend_from_slice(chunk.as_slice());
+                                conn.write_all(&head).await?;
+                            } else {
+                                conn.write_all(&head).await?;
+                                conn.write_all(chunk.as_slice()).await?;
+                            }
+                        } else {
+                            conn.write_all(chunk.as_slice()).await?;
+                        }
+                        sent += chunk.as_slice().len() as u64;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "object read failed mid-response; closing connection");
+                        return Err(std::io::Error::other(e.to_string()));
+                    }
+                }
+            }
+            if let Some(head) = pending_head {
+                conn.write_all(&head).await?;
+            }
+            if sent != len {
+                return Err(std::io::Error::other("object shorter than its record"));
+            }
+            Ok(sent)
+        }
+    }
+}
+
+async fn send_error(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    e: S3Error,
+    resource: &str,
+    is_head: bool,
+    request_id: &str,
+) -> std::io::Result<u64> {
+    let core = ctx.store.core();
+    send_error_from(conn, e, resource, is_head, request_id, &format!("{core}/{core}")).await
+}
+
+/// Writes an S3 error document (headers only for HEAD, as S3 does).
+async fn send_error_from(
+    conn: &mut Conn,
+    e: S3Error,
+    resource: &str,
+    is_head: bool,
+    request_id: &str,
+    core: &str,
+) -> std::io::Result<u64> {
+    let extra: Vec<(&str, &str)> = e.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let body = xml::error(e.code, &e.message, resource, request_id, &extra);
+    let resp = Response {
+        status: e.status,
+        headers: vec![("content-type".into(), "application/xml".into())],
+        body: ResponseBody::Bytes(body),
+    };
+    send(conn, resp, request_id, core, is_head).await
+}

@@ -1,0 +1,302 @@
+//! One metadata partition: a fjall database with four keyspaces.
+
+use std::path::Path;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use md5::{Digest, Md5};
+
+use crate::keys::{bucket_prefix, object_key, part_key, part_prefix, upload_key};
+use crate::limits::PART_SIZE_MIN_BYTES;
+use crate::record::{decode, encode};
+use crate::{BucketRecord, MetaError, ObjectRecord, PartRecord, Segment, UploadRecord, VolumeRef};
+
+/// A change to a partition. Ops are applied in order by the partition's one
+/// writer, so each sees the effects of the ops before it.
+#[derive(Debug, Clone)]
+pub enum Op {
+    CreateBucket(BucketRecord),
+    DeleteBucket {
+        name: String,
+    },
+    PutObject {
+        bucket: String,
+        key: String,
+        record: ObjectRecord,
+    },
+    DeleteObject {
+        bucket: String,
+        key: String,
+    },
+    CreateUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        record: UploadRecord,
+    },
+    PutPart {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part: PartRecord,
+    },
+    CompleteUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        /// Part numbers and ETags (MD5 hex, no quotes) as the client listed them.
+        parts: Vec<(u32, String)>,
+        modified_ms: i64,
+    },
+    AbortUpload {
+        bucket: String,
+        key: String,
+        upload_id: String,
+    },
+}
+
+/// What an applied op leaves for the caller: volumes no longer referenced
+/// (to remove once the group is durable) and, for writes of objects, the
+/// record now stored.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub freed: Vec<VolumeRef>,
+    pub object: Option<ObjectRecord>,
+}
+
+pub struct Partition {
+    db: Database,
+    buckets: Keyspace,
+    objects: Keyspace,
+    uploads: Keyspace,
+    parts: Keyspace,
+}
+
+impl Partition {
+    pub fn open(path: &Path) -> Result<Self, MetaError> {
+        // Two workers: with one, memtable rotation was seen to deadlock.
+        let db = Database::builder(path).worker_threads(2).open()?;
+        let buckets = db.keyspace("buckets", KeyspaceCreateOptions::default)?;
+        let objects = db.keyspace("objects", KeyspaceCreateOptions::default)?;
+        let uploads = db.keyspace("uploads", KeyspaceCreateOptions::default)?;
+        let parts = db.keyspace("parts", KeyspaceCreateOptions::default)?;
+        Ok(Self { db, buckets, objects, uploads, parts })
+    }
+
+    /// Applies a group of ops and makes them durable with one fsync. The
+    /// outer error means the group's durability is unknown (the disk failed):
+    /// nothing in it may be acknowledged.
+    pub fn apply_group(&self, ops: Vec<Op>) -> Result<Vec<Result<Applied, MetaError>>, MetaError> {
+        let results: Vec<_> = ops.into_iter().map(|op| self.apply(op)).collect();
+        self.db.persist(PersistMode::SyncAll)?;
+        Ok(results)
+    }
+
+    fn apply(&self, op: Op) -> Result<Applied, MetaError> {
+        match op {
+            Op::CreateBucket(record) => self.create_bucket(record),
+            Op::DeleteBucket { name } => self.delete_bucket(&name),
+            Op::PutObject { bucket, key, record } => self.put_object(&bucket, &key, record),
+            Op::DeleteObject { bucket, key } => self.delete_object(&bucket, &key),
+            Op::CreateUpload { bucket, key, upload_id, record } => {
+                self.uploads.insert(upload_key(&bucket, &key, &upload_id), encode(&record)?)?;
+                Ok(Applied::default())
+            }
+            Op::PutPart { bucket, key, upload_id, part } => self.put_part(&bucket, &key, &upload_id, part),
+            Op::CompleteUpload { bucket, key, upload_id, parts, modified_ms } => {
+                self.complete_upload(&bucket, &key, &upload_id, &parts, modified_ms)
+            }
+            Op::AbortUpload { bucket, key, upload_id } => self.abort_upload(&bucket, &key, &upload_id),
+        }
+    }
+
+    fn create_bucket(&self, record: BucketRecord) -> Result<Applied, MetaError> {
+        if self.buckets.contains_key(&record.name)? {
+            return Err(MetaError::BucketExists);
+        }
+        self.buckets.insert(record.name.clone(), encode(&record)?)?;
+        Ok(Applied::default())
+    }
+
+    fn delete_bucket(&self, name: &str) -> Result<Applied, MetaError> {
+        if !self.buckets.contains_key(name)? {
+            return Err(MetaError::NoSuchBucket);
+        }
+        self.buckets.remove(name)?;
+        Ok(Applied::default())
+    }
+
+    fn put_object(&self, bucket: &str, key: &str, record: ObjectRecord) -> Result<Applied, MetaError> {
+        let db_key = object_key(bucket, key);
+        let freed = self.object_volumes(&db_key)?;
+        let mut batch = self.db.batch();
+        batch.insert(&self.objects, db_key, encode(&record)?);
+        batch.commit()?;
+        Ok(Applied { freed, object: Some(record) })
+    }
+
+    fn delete_object(&self, bucket: &str, key: &str) -> Result<Applied, MetaError> {
+        let db_key = object_key(bucket, key);
+        let freed = self.object_volumes(&db_key)?;
+        if !freed.is_empty() || self.objects.contains_key(&db_key)? {
+            self.objects.remove(db_key)?;
+        }
+        Ok(Applied { freed, object: None })
+    }
+
+    fn object_volumes(&self, db_key: &[u8]) -> Result<Vec<VolumeRef>, MetaError> {
+        Ok(match self.objects.get(db_key)? {
+            Some(bytes) => {
+                let old: ObjectRecord = decode(&bytes)?;
+                old.segments.iter().map(|s| s.volume).collect()
+            }
+            None => Vec::new(),
+        })
+    }
+
+    fn put_part(&self, bucket: &str, key: &str, upload_id: &str, part: PartRecord) -> Result<Applied, MetaError> {
+        if !self.uploads.contains_key(upload_key(bucket, key, upload_id))? {
+            return Err(MetaError::NoSuchUpload);
+        }
+        let db_key = part_key(upload_id, part.part_number);
+        let freed = match self.parts.get(&db_key)? {
+            Some(bytes) => vec![decode::<PartRecord>(&bytes)?.volume],
+            None => Vec::new(),
+        };
+        self.parts.insert(db_key, encode(&part)?)?;
+        Ok(Applied { freed, object: None })
+    }
+
+    fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[(u32, String)],
+        modified_ms: i64,
+    ) -> Result<Applied, MetaError> {
+        let upload = self.get_upload(bucket, key, upload_id)?.ok_or(MetaError::NoSuchUpload)?;
+        let stored = self.list_parts(upload_id, 0, usize::MAX)?;
+        let chosen = choose_parts(&stored, listed)?;
+        let record = assemble_object(upload, &chosen, modified_ms);
+
+        let object_db_key = object_key(bucket, key);
+        let mut freed = self.object_volumes(&object_db_key)?;
+        freed
+            .extend(stored.iter().filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number)).map(|p| p.volume));
+        let mut batch = self.db.batch();
+        batch.insert(&self.objects, object_db_key, encode(&record)?);
+        batch.remove(&self.uploads, upload_key(bucket, key, upload_id));
+        for part in &stored {
+            batch.remove(&self.parts, part_key(upload_id, part.part_number));
+        }
+        batch.commit()?;
+        Ok(Applied { freed, object: Some(record) })
+    }
+
+    fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Applied, MetaError> {
+        if self.get_upload(bucket, key, upload_id)?.is_none() {
+            return Err(MetaError::NoSuchUpload);
+        }
+        let stored = self.list_parts(upload_id, 0, usize::MAX)?;
+        let mut batch = self.db.batch();
+        batch.remove(&self.uploads, upload_key(bucket, key, upload_id));
+        for part in &stored {
+            batch.remove(&self.parts, part_key(upload_id, part.part_number));
+        }
+        batch.commit()?;
+        Ok(Applied { freed: stored.iter().map(|p| p.volume).collect(), object: None })
+    }
+
+    pub fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
+        self.buckets.get(name)?.map(|b| decode(&b)).transpose()
+    }
+
+    pub fn buckets(&self) -> Result<Vec<BucketRecord>, MetaError> {
+        let mut out = Vec::new();
+        for guard in self.buckets.iter() {
+            out.push(decode(&guard.value()?)?);
+        }
+        Ok(out)
+    }
+
+    pub fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, MetaError> {
+        self.objects.get(object_key(bucket, key))?.map(|b| decode(&b)).transpose()
+    }
+
+    pub fn get_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<Option<UploadRecord>, MetaError> {
+        self.uploads.get(upload_key(bucket, key, upload_id))?.map(|b| decode(&b)).transpose()
+    }
+
+    /// Parts of an upload with numbers above `after`, in order, at most `limit`.
+    pub fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>, MetaError> {
+        let start = part_key(upload_id, after.saturating_add(1));
+        let prefix = part_prefix(upload_id);
+        let mut out = Vec::new();
+        for guard in self.parts.range(start..) {
+            let (k, v) = guard.into_inner()?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(decode(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// True when the bucket holds an object or an upload in this partition.
+    pub fn bucket_has_content(&self, bucket: &str) -> Result<bool, MetaError> {
+        let prefix = bucket_prefix(bucket);
+        Ok(self.objects.prefix(&prefix).next().is_some() || self.uploads.prefix(&prefix).next().is_some())
+    }
+
+    pub(crate) fn objects_keyspace(&self) -> &Keyspace {
+        &self.objects
+    }
+
+    pub(crate) fn uploads_keyspace(&self) -> &Keyspace {
+        &self.uploads
+    }
+}
+
+/// Checks the client's part list against the stored parts, as S3 does.
+fn choose_parts(stored: &[PartRecord], listed: &[(u32, String)]) -> Result<Vec<PartRecord>, MetaError> {
+    if listed.is_empty() {
+        return Err(MetaError::InvalidPart(0));
+    }
+    let mut chosen: Vec<PartRecord> = Vec::with_capacity(listed.len());
+    for (number, etag) in listed {
+        if chosen.last().is_some_and(|prev| prev.part_number >= *number) {
+            return Err(MetaError::InvalidPartOrder);
+        }
+        let part = stored
+            .iter()
+            .find(|p| p.part_number == *number)
+            .filter(|p| p.etag.eq_ignore_ascii_case(etag.trim_matches('"')))
+            .ok_or(MetaError::InvalidPart(*number))?;
+        chosen.push(part.clone());
+    }
+    if let Some((_, all_but_last)) = chosen.split_last() {
+        if let Some(small) = all_but_last.iter().find(|p| p.size < PART_SIZE_MIN_BYTES) {
+            return Err(MetaError::EntityTooSmall(small.part_number));
+        }
+    }
+    Ok(chosen)
+}
+
+/// The object that a completed upload becomes; its ETag is the MD5 of the
+/// parts' binary MD5s, then `-` and the part count.
+fn assemble_object(upload: UploadRecord, chosen: &[PartRecord], modified_ms: i64) -> ObjectRecord {
+    let mut md5 = Md5::new();
+    for part in chosen {
+        // Stored ETags were written by us as hex; a bad one only weakens the ETag.
+        md5.update(hex::decode(&part.etag).unwrap_or_default());
+    }
+    ObjectRecord {
+        size: chosen.iter().map(|p| p.size).sum(),
+        etag: format!("{}-{}", hex::encode(md5.finalize()), chosen.len()),
+        modified_ms,
+        content_type: upload.content_type,
+        headers: upload.headers,
+        user_meta: upload.user_meta,
+        segments: chosen.iter().map(|p| Segment { volume: p.volume, size: p.size }).collect(),
+    }
+}

@@ -1,0 +1,169 @@
+//! Configuration: flags, then `STRATUM_*` environment variables (clap reads
+//! both), then `stratum.toml` (`--config`), then the embedded defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
+pub const DEFAULT_DATA: &str = "./data";
+/// Used only on a loopback address when no credentials are configured.
+pub const DEV_CREDENTIAL: &str = "stratumadmin";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A stratum.toml with any of the keys below (flags and env vars win).
+    #[arg(long, env = "STRATUM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory [default: ./data]
+    #[arg(long, env = "STRATUM_DATA")]
+    pub data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:9000]
+    #[arg(long, env = "STRATUM_LISTEN")]
+    pub listen: Option<String>,
+    /// Cores to run on, one pinned executor each [default: all]
+    #[arg(long, env = "STRATUM_CORES")]
+    pub cores: Option<usize>,
+    #[arg(long, env = "STRATUM_ACCESS_KEY")]
+    pub access_key: Option<String>,
+    #[arg(long, env = "STRATUM_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Log format [default: human]
+    #[arg(long, env = "STRATUM_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Region reported to clients [default: us-east-1]
+    #[arg(long, env = "STRATUM_REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<String>,
+    cores: Option<usize>,
+    access_key: Option<String>,
+    secret_key: Option<String>,
+    log_format: Option<LogFormat>,
+    region: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub cores: usize,
+    pub access_key: String,
+    pub secret_key: String,
+    /// True when the development credentials were filled in.
+    pub dev_credentials: bool,
+    pub log_format: LogFormat,
+    pub region: String,
+}
+
+impl Config {
+    pub fn resolve(args: ServeArgs) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen_text = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr =
+            listen_text.parse().map_err(|e| format!("--listen {listen_text}: {e} (expected IP:PORT)"))?;
+        let cores = args.cores.or(file.cores).unwrap_or_else(available_cores);
+        if cores == 0 {
+            return Err("--cores must be at least 1".into());
+        }
+        let access_key = args.access_key.or(file.access_key);
+        let secret_key = args.secret_key.or(file.secret_key);
+        let (access_key, secret_key, dev_credentials) = match (access_key, secret_key) {
+            (Some(a), Some(s)) if !a.is_empty() && !s.is_empty() => (a, s, false),
+            (None, None) if listen.ip().is_loopback() => (DEV_CREDENTIAL.to_owned(), DEV_CREDENTIAL.to_owned(), true),
+            (None, None) => {
+                return Err(format!(
+                    "refusing to listen on {listen} without credentials: set --access-key and --secret-key \
+                     (or STRATUM_ACCESS_KEY / STRATUM_SECRET_KEY); development credentials are only used on loopback"
+                ))
+            }
+            _ => return Err("set both --access-key and --secret-key, non-empty".into()),
+        };
+        Ok(Config {
+            data: args.data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
+            listen,
+            cores,
+            access_key,
+            secret_key,
+            dev_credentials,
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Human),
+            region: args.region.or(file.region).unwrap_or_else(|| "us-east-1".to_owned()),
+        })
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(listen: Option<&str>, keys: Option<(&str, &str)>) -> ServeArgs {
+        ServeArgs {
+            config: None,
+            data: None,
+            listen: listen.map(str::to_owned),
+            cores: Some(1),
+            access_key: keys.map(|k| k.0.to_owned()),
+            secret_key: keys.map(|k| k.1.to_owned()),
+            log_format: None,
+            region: None,
+        }
+    }
+
+    #[test]
+    fn loopback_without_credentials_uses_dev_ones() {
+        let c = Config::resolve(args(None, None)).expect("resolves");
+        assert!(c.dev_credentials);
+        assert_eq!(c.access_key, DEV_CREDENTIAL);
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn public_address_without_credentials_is_refused() {
+        let e = Config::resolve(args(Some("0.0.0.0:9000"), None)).expect_err("refused");
+        assert!(e.contains("without credentials"), "{e}");
+        let c = Config::resolve(args(Some("0.0.0.0:9000"), Some(("ak", "sk")))).expect("resolves");
+        assert!(!c.dev_credentials);
+    }
+
+    #[test]
+    fn file_values_fill_what_flags_leave() {
+        let dir = std::env::temp_dir().join(format!("stratum-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("stratum.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9100\"\ncores = 3\nlog_format = \"json\"\n").expect("write");
+        let mut a = args(None, None);
+        a.cores = None;
+        a.config = Some(path.clone());
+        let c = Config::resolve(a).expect("resolves");
+        assert_eq!((c.listen.port(), c.cores, c.log_format), (9100, 3, LogFormat::Json));
+        std::fs::write(&path, "bogus = 1\n").expect("write");
+        let mut a = args(None, None);
+        a.config = Some(path);
+        assert!(Config::resolve(a).is_err());
+    }
+}
