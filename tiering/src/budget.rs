@@ -17,11 +17,7 @@ pub struct Rank(f64);
 
 impl Rank {
     pub fn new(value: f64) -> Rank {
-        Rank(if value.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            value
-        })
+        Rank(if value.is_nan() { f64::NEG_INFINITY } else { value })
     }
     pub fn get(self) -> f64 {
         self.0
@@ -144,91 +140,45 @@ impl<K: Copy + Ord + Hash> Budget<K> {
         self.take(key).map(|e| e.tier)
     }
 
-    /// Plans `key` into `want`, or the nearest tier towards where it is that
-    /// has room. A new object, or one moving down, falls through to colder
-    /// tiers (cold always has room); one moving up stays put if no warmer
-    /// tier up to `want` has room. A changed size is a new object.
-    pub fn admit(
-        &mut self,
-        key: K,
-        size_bytes: u64,
-        want: Tier,
-        rank: Rank,
-        mode: Mode,
-    ) -> Admission<K> {
+    /// Plans `key` into `want`. A new object, or one moving down, falls
+    /// through to colder tiers when `want` is full (cold always has room);
+    /// one moving up stays put if `want` has no room for it. A changed size
+    /// is a new object.
+    pub fn admit(&mut self, key: K, size_bytes: u64, want: Tier, rank: Rank, mode: Mode) -> Admission<K> {
         let old = self.entries.get(&key).copied();
         let old = match old {
             Some(e) if e.size_bytes != size_bytes => self.take(key).and(None),
             other => other,
         };
         let pinned = mode == Mode::Pinned;
-        let new = Entry {
-            tier: want,
-            size_bytes,
-            rank,
-            pinned,
-        };
+        let new = Entry { tier: want, size_bytes, rank, pinned };
         if let Some(e) = old.filter(|e| e.tier == want) {
             self.take(key);
-            self.put(
-                key,
-                Entry {
-                    tier: e.tier,
-                    ..new
-                },
-            );
-            return Admission {
-                tier: want,
-                moves: Vec::new(),
-                refused: None,
-            };
+            self.put(key, Entry { tier: e.tier, ..new });
+            return Admission { tier: want, moves: Vec::new(), refused: None };
         }
         let from = old.map(|e| e.tier);
         let candidates: Vec<Tier> = match from {
-            // Up: from `want` down to just above where it is now.
-            Some(current) if want < current => Tier::ALL
-                .into_iter()
-                .filter(|t| *t >= want && *t < current)
-                .collect(),
+            // Up: only to `want`. Settling in between would cost a move
+            // that no rule asked for (the caller may ask for it).
+            Some(current) if want < current => vec![want],
             // New, or down: from `want` down to cold.
             _ => Tier::ALL.into_iter().filter(|t| *t >= want).collect(),
         };
         let refused = self.refusal(want, rank);
         for tier in candidates {
             if let Some(victims) = self.room_for(tier, key, size_bytes, rank, mode) {
-                let budget = (tier != want).then_some(refused);
-                let first = Move {
-                    key,
-                    from,
-                    to: tier,
-                    size_bytes,
-                    budget,
-                };
-                let mut moves = vec![first];
-                self.take(key);
-                self.settle(key, Entry { tier, ..new }, victims, &mut moves);
-                return Admission {
-                    tier,
-                    moves,
-                    refused: (tier != want).then_some(refused),
-                };
+                let why = (tier != want).then_some(refused);
+                let mut moves = Vec::new();
+                self.settle(key, from, Entry { tier, ..new }, victims, why, &mut moves);
+                return Admission { tier, moves, refused: why };
             }
         }
         // Only a promotion can find no room: it stays where it is.
         let current = from.unwrap_or(Tier::Cold);
         self.take(key);
-        self.put(
-            key,
-            Entry {
-                tier: current,
-                ..new
-            },
-        );
-        Admission {
-            tier: current,
-            moves: Vec::new(),
-            refused: Some(refused),
-        }
+        self.put(key, Entry { tier: current, ..new });
+        Admission { tier: current, moves: Vec::new(), refused: Some(refused) }
     }
 
     /// The budget rule for an object that wanted `tier` and may not get it:
@@ -245,14 +195,7 @@ impl<K: Copy + Ord + Hash> Budget<K> {
 
     /// The objects to displace from `tier` so that `size_bytes` fits, coldest
     /// first, or `None` if it cannot fit by the rules of `mode`.
-    fn room_for(
-        &self,
-        tier: Tier,
-        key: K,
-        size_bytes: u64,
-        rank: Rank,
-        mode: Mode,
-    ) -> Option<Vec<K>> {
+    fn room_for(&self, tier: Tier, key: K, size_bytes: u64, rank: Rank, mode: Mode) -> Option<Vec<K>> {
         let Some(capacity) = self.capacity_bytes(tier) else {
             return Some(Vec::new());
         };
@@ -274,39 +217,43 @@ impl<K: Copy + Ord + Hash> Budget<K> {
         (free.saturating_add(freed) >= size_bytes).then_some(victims)
     }
 
-    /// Displaces `victims` from `entry.tier`, plans `key` there, then
-    /// places each victim in the warmest colder tier that takes it.
-    fn settle(&mut self, key: K, entry: Entry, victims: Vec<K>, moves: &mut Vec<Move<K>>) {
+    /// Displaces `victims` from `entry.tier` into the warmest colder tiers
+    /// that take them, then moves `key` there. Moves are listed in an order
+    /// that can be carried out one by one without any tier ever holding
+    /// more than its capacity: what leaves a tier is listed before what
+    /// enters it, and `key`'s old place is not reused by its own victims.
+    fn settle(
+        &mut self,
+        key: K,
+        from: Option<Tier>,
+        entry: Entry,
+        victims: Vec<K>,
+        why: Option<Rule>,
+        moves: &mut Vec<Move<K>>,
+    ) {
         let tier = entry.tier;
-        let taken: Vec<(K, Entry)> = victims
-            .into_iter()
-            .filter_map(|v| self.take(v).map(|e| (v, e)))
-            .collect();
+        let taken: Vec<(K, Entry)> = victims.into_iter().filter_map(|v| self.take(v).map(|e| (v, e))).collect();
         let rule = Rule::Budget {
             tier,
             used_bytes: self.used_bytes(tier),
             capacity_bytes: self.capacity_bytes(tier).unwrap_or(u64::MAX),
             rival_rank: entry.rank.get(),
         };
-        self.put(key, entry);
         for (victim, e) in taken {
             let colder: Vec<Tier> = Tier::ALL.into_iter().filter(|t| *t > tier).collect();
             for to in colder {
                 // Cold is unbounded, so the last candidate always has room.
                 if let Some(next) = self.room_for(to, victim, e.size_bytes, e.rank, Mode::Ranked) {
-                    let size_bytes = e.size_bytes;
-                    moves.push(Move {
-                        key: victim,
-                        from: Some(tier),
-                        to,
-                        size_bytes,
-                        budget: Some(rule),
-                    });
-                    self.settle(victim, Entry { tier: to, ..e }, next, moves);
+                    let placed = Entry { tier: to, ..e };
+                    self.settle(victim, Some(tier), placed, next, Some(rule), moves);
                     break;
                 }
             }
         }
+        self.take(key);
+        self.put(key, entry);
+        let size_bytes = entry.size_bytes;
+        moves.push(Move { key, from, to: tier, size_bytes, budget: why });
     }
 
     fn take(&mut self, key: K) -> Option<Entry> {
@@ -332,10 +279,7 @@ mod tests {
     use super::*;
     use crate::testing::Prng;
 
-    const CAP: Capacity = Capacity {
-        hot_bytes: Some(100),
-        warm_bytes: Some(200),
-    };
+    const CAP: Capacity = Capacity { hot_bytes: Some(100), warm_bytes: Some(200) };
 
     fn budget() -> Budget<u32> {
         Budget::new(CAP, 0.5)
@@ -351,11 +295,11 @@ mod tests {
         assert_eq!(b.used_bytes(Tier::Hot), 100);
         let a = b.admit(9, 50, Tier::Hot, Rank::new(10.0), Mode::Ranked);
         assert_eq!(a.tier, Tier::Hot);
-        let displaced: Vec<(u32, Tier)> = a.moves[1..].iter().map(|m| (m.key, m.to)).collect();
-        assert_eq!(displaced, vec![(0, Tier::Warm), (1, Tier::Warm)]);
-        assert!(a.moves[1..]
-            .iter()
-            .all(|m| matches!(m.budget, Some(Rule::Budget { .. }))));
+        // Out of hot before the newcomer goes in.
+        let order: Vec<(u32, Tier)> = a.moves.iter().map(|m| (m.key, m.to)).collect();
+        assert_eq!(order, vec![(0, Tier::Warm), (1, Tier::Warm), (9, Tier::Hot)]);
+        let budget_rule = |m: &Move<u32>| matches!(m.budget, Some(Rule::Budget { .. }));
+        assert!(a.moves[..2].iter().all(budget_rule));
         assert_eq!(b.used_bytes(Tier::Hot), 100);
         assert_eq!(b.used_bytes(Tier::Warm), 50);
     }
@@ -367,14 +311,8 @@ mod tests {
         // Within the margin: no displacement.
         b.admit(2, 10, Tier::Cold, Rank::new(5.4), Mode::Ranked);
         let a = b.admit(2, 10, Tier::Hot, Rank::new(5.4), Mode::Ranked);
-        assert_eq!((a.tier, a.moves.len()), (Tier::Warm, 1));
-        assert!(matches!(
-            a.refused,
-            Some(Rule::Budget {
-                tier: Tier::Hot,
-                ..
-            })
-        ));
+        assert_eq!((a.tier, a.moves.len()), (Tier::Cold, 0));
+        assert!(matches!(a.refused, Some(Rule::Budget { tier: Tier::Hot, .. })));
         // A new object falls through to the warm tier.
         let a = b.admit(3, 10, Tier::Hot, Rank::new(0.0), Mode::Ranked);
         assert_eq!(a.tier, Tier::Warm);
@@ -404,23 +342,49 @@ mod tests {
         assert_eq!((b.used_bytes(Tier::Hot), b.len()), (0, 0));
     }
 
+    /// Bytes per tier before an admission, to replay its moves one by one.
+    struct Shadow {
+        used: [u64; TIERS],
+        tier: HashMap<u32, Tier>,
+    }
+
+    impl Shadow {
+        fn before(b: &Budget<u32>, key: u32, size: u64) -> Shadow {
+            let mut s = Shadow { used: b.used_bytes, tier: HashMap::new() };
+            for (k, e) in &b.entries {
+                if *k == key && e.size_bytes != size {
+                    s.used[e.tier.index()] -= e.size_bytes; // a resize is a new object
+                    continue;
+                }
+                s.tier.insert(*k, e.tier);
+            }
+            s
+        }
+
+        /// Every prefix of the moves must fit: the engine carries them out in order.
+        fn replay(mut self, moves: &[Move<u32>], b: &Budget<u32>) {
+            for m in moves {
+                assert_eq!(self.tier.get(&m.key).copied(), m.from, "{m:?}");
+                if let Some(f) = m.from {
+                    self.used[f.index()] -= m.size_bytes;
+                }
+                self.used[m.to.index()] += m.size_bytes;
+                self.tier.insert(m.key, m.to);
+                if let Some(cap) = b.capacity_bytes(m.to) {
+                    assert!(self.used[m.to.index()] <= cap, "{m:?} overfills {}", m.to);
+                }
+            }
+        }
+    }
+
     fn check_books(b: &Budget<u32>) {
         for t in Tier::ALL {
-            let sum: u64 = b
-                .entries
-                .values()
-                .filter(|e| e.tier == t)
-                .map(|e| e.size_bytes)
-                .sum();
+            let sum: u64 = b.entries.values().filter(|e| e.tier == t).map(|e| e.size_bytes).sum();
             assert_eq!(sum, b.used_bytes(t), "{t} books");
             if let Some(cap) = b.capacity_bytes(t) {
                 assert!(b.used_bytes(t) <= cap, "{t}: {} > {cap}", b.used_bytes(t));
             }
-            let unpinned = b
-                .entries
-                .values()
-                .filter(|e| e.tier == t && !e.pinned)
-                .count();
+            let unpinned = b.entries.values().filter(|e| e.tier == t && !e.pinned).count();
             assert_eq!(unpinned, b.by_rank[t.index()].len());
         }
     }
@@ -429,10 +393,7 @@ mod tests {
     fn property_capacity_is_never_exceeded_and_every_move_is_explained() {
         for seed in 1..=64u64 {
             let mut rng = Prng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let cap = Capacity {
-                hot_bytes: Some(rng.below(500)),
-                warm_bytes: Some(rng.below(1000)),
-            };
+            let cap = Capacity { hot_bytes: Some(rng.below(500)), warm_bytes: Some(rng.below(1000)) };
             let mut b: Budget<u32> = Budget::new(cap, rng.below(3) as f64 * 0.5);
             for _ in 0..400 {
                 let key = rng.below(40) as u32;
@@ -444,10 +405,11 @@ mod tests {
                 } else {
                     let size = 1 + rng.below(120);
                     let want = Tier::ALL[rng.below(3) as usize];
-                    let mode = [Mode::Ranked, Mode::Forced, Mode::Pinned]
-                        [(rng.below(10) / 4) as usize % 3];
+                    let mode = [Mode::Ranked, Mode::Forced, Mode::Pinned][(rng.below(10) / 4) as usize % 3];
                     let rank = Rank::new(rng.below(100) as f64 / 10.0);
+                    let shadow = Shadow::before(&b, key, size);
                     let a = b.admit(key, size, want, rank, mode);
+                    shadow.replay(&a.moves, &b);
                     assert_eq!(b.tier_of(key), Some(a.tier));
                     assert_eq!(a.refused.is_some(), a.tier != want, "{a:?}");
                     for m in a.moves.iter().filter(|m| m.key != key) {

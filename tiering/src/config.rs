@@ -32,8 +32,10 @@ pub struct PolicyConfig {
     pub warm_min_rate_per_hour: f64,
     /// How many hours ahead the time-of-day rule looks.
     pub time_of_day_lead_hours: u8,
-    /// Share of the profile that must fall in the hours ahead.
-    pub time_of_day_min_share: f64,
+    /// How many times its even share (lead hours / 24) of the profile must
+    /// fall in the hours ahead: 3 means "read three times as often in the
+    /// coming hours as on average".
+    pub time_of_day_min_lift: f64,
     /// Accesses the profile must have seen before it is trusted.
     pub time_of_day_min_reads: u16,
     /// Where the time-of-day rule puts an object before its hours come.
@@ -99,10 +101,12 @@ impl Default for PolicyConfig {
             decay_after_ms: 48 * MS_PER_HOUR,
             // About two reads a day with a one-day half-life.
             hot_min_rate_per_hour: 0.05,
-            // About one read in the last three days.
-            warm_min_rate_per_hour: 0.01,
+            // About a read a day: lower, and single reads of cold objects
+            // (a backup's verify) each cost a move up and, two days later,
+            // one down, for no hit.
+            warm_min_rate_per_hour: 0.03,
             time_of_day_lead_hours: 3,
-            time_of_day_min_share: 0.5,
+            time_of_day_min_lift: 3.0,
             time_of_day_min_reads: 8,
             time_of_day_tier: Tier::Warm,
             streaming_min_run: 3,
@@ -125,9 +129,7 @@ impl PolicyConfig {
         }
         // Written so that NaN fails every check.
         let at_least = |x: f64, min: f64| x >= min;
-        if !at_least(self.spike_ratio, 1.0 + f64::EPSILON)
-            || !at_least(self.spike_min_rate_per_hour, 0.0)
-        {
+        if !at_least(self.spike_ratio, 1.0 + f64::EPSILON) || !at_least(self.spike_min_rate_per_hour, 0.0) {
             return bad("spike_ratio", "must be > 1 (and the minimum rate >= 0)");
         }
         if self.decay_after_ms == 0 {
@@ -140,9 +142,8 @@ impl PolicyConfig {
         if lead == 0 || lead >= HOURS_PER_DAY {
             return bad("time_of_day_lead_hours", "must be 1..=23");
         }
-        let share = self.time_of_day_min_share;
-        if !(share > 0.0 && share <= 1.0) {
-            return bad("time_of_day_min_share", "must be in (0, 1]");
+        if !at_least(self.time_of_day_min_lift, 1.0) {
+            return bad("time_of_day_min_lift", "must be >= 1");
         }
         if !at_least(self.admit_margin_log2, 0.0) {
             return bad("admit_margin_log2", "must be >= 0");
@@ -164,8 +165,7 @@ mod tests {
 
     #[test]
     fn toml_overrides_and_typos_are_refused() {
-        let cfg: PolicyConfig =
-            toml::from_str("warmup_ms = 1000\n[content]\nvideo = \"warm\"\n").unwrap();
+        let cfg: PolicyConfig = toml::from_str("warmup_ms = 1000\n[content]\nvideo = \"warm\"\n").unwrap();
         assert_eq!(cfg.warmup_ms, 1000);
         assert_eq!(cfg.content.video, Tier::Warm);
         assert_eq!(cfg.content.backup, Tier::Cold);
@@ -174,20 +174,11 @@ mod tests {
 
     #[test]
     fn validate_refuses_broken_relations() {
-        let mut cfg = PolicyConfig {
-            ema_fast_half_life_ms: MS_PER_DAY,
-            ..PolicyConfig::default()
-        };
+        let mut cfg = PolicyConfig { ema_fast_half_life_ms: MS_PER_DAY, ..PolicyConfig::default() };
         assert!(cfg.validate().is_err());
-        cfg = PolicyConfig {
-            spike_ratio: f64::NAN,
-            ..PolicyConfig::default()
-        };
+        cfg = PolicyConfig { spike_ratio: f64::NAN, ..PolicyConfig::default() };
         assert!(cfg.validate().is_err());
-        cfg = PolicyConfig {
-            time_of_day_lead_hours: 24,
-            ..PolicyConfig::default()
-        };
+        cfg = PolicyConfig { time_of_day_lead_hours: 24, ..PolicyConfig::default() };
         assert!(cfg.validate().is_err());
     }
 }

@@ -25,18 +25,12 @@ impl ContentClass {
     /// Classifies a `Content-Type` header value, falling back to the key's
     /// extension because many uploaders send `application/octet-stream`.
     pub fn classify(content_type: &str, key: &str) -> ContentClass {
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if let Some(class) = Self::from_mime(&mime) {
             return class;
         }
         let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-        ext.as_deref()
-            .map_or(ContentClass::Other, Self::from_extension)
+        ext.as_deref().map_or(ContentClass::Other, Self::from_extension)
     }
 
     fn from_mime(mime: &str) -> Option<ContentClass> {
@@ -69,23 +63,11 @@ mod tests {
 
     #[test]
     fn mime_wins_and_extension_is_the_fallback() {
-        assert_eq!(
-            ContentClass::classify("video/mp4", "a.bin"),
-            ContentClass::Video
-        );
-        assert_eq!(
-            ContentClass::classify("image/png; charset=x", "a"),
-            ContentClass::Image
-        );
+        assert_eq!(ContentClass::classify("video/mp4", "a.bin"), ContentClass::Video);
+        assert_eq!(ContentClass::classify("image/png; charset=x", "a"), ContentClass::Image);
         let octet = "application/octet-stream";
-        assert_eq!(
-            ContentClass::classify(octet, "seg-001.m4s"),
-            ContentClass::Video
-        );
-        assert_eq!(
-            ContentClass::classify(octet, "db.TAR"),
-            ContentClass::Backup
-        );
+        assert_eq!(ContentClass::classify(octet, "seg-001.m4s"), ContentClass::Video);
+        assert_eq!(ContentClass::classify(octet, "db.TAR"), ContentClass::Backup);
         assert_eq!(ContentClass::classify(octet, "app.log"), ContentClass::Log);
         assert_eq!(ContentClass::classify("", "README"), ContentClass::Other);
     }

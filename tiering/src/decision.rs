@@ -118,27 +118,13 @@ impl std::fmt::Display for Decision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (s, i) = (&self.reason.scores, &self.reason.inputs);
         write!(f, "{} by {}", self.tier, self.reason.rule.name())?;
-        if let Rule::Budget {
-            tier,
-            used_bytes,
-            capacity_bytes,
-            rival_rank,
-        } = self.reason.rule
-        {
-            write!(
-                f,
-                " ({tier} held {used_bytes} of {capacity_bytes} bytes; rival rank {rival_rank:.2})"
-            )?;
+        if let Rule::Budget { tier, used_bytes, capacity_bytes, rival_rank } = self.reason.rule {
+            write!(f, " ({tier} held {used_bytes} of {capacity_bytes} bytes; rival rank {rival_rank:.2})")?;
         }
         write!(
             f,
             ": rate {:.3}/h (fast {:.3}/h, x{:.1}), read share {:.3}, rank {:.2}, {} reads",
-            s.slow_rate_per_hour,
-            s.fast_rate_per_hour,
-            s.spike_ratio,
-            s.read_fraction,
-            s.rank,
-            i.reads
+            s.slow_rate_per_hour, s.fast_rate_per_hour, s.spike_ratio, s.read_fraction, s.rank, i.reads
         )?;
         write!(f, ", idle {:.1} h", i.idle_ms as f64 / 3_600_000.0)
     }

@@ -5,10 +5,7 @@
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum Error {
     #[error("invalid tiering config: {field}: {why}")]
-    Config {
-        field: &'static str,
-        why: &'static str,
-    },
+    Config { field: &'static str, why: &'static str },
     #[error("invalid x-amz-meta-stratum-tier value {0:?} (want hot, warm, cold or auto)")]
     TierHint(String),
     #[error("invalid x-amz-meta-stratum-pin value {0:?} (want true or false)")]

@@ -72,30 +72,15 @@ mod tests {
     fn parses_the_documented_values() {
         assert_eq!(Hint::parse(None, None), Ok(Hint::Auto));
         assert_eq!(Hint::parse(Some("auto"), None), Ok(Hint::Auto));
-        assert_eq!(
-            Hint::parse(Some(" Hot "), None),
-            Ok(Hint::Prefer(Tier::Hot))
-        );
-        assert_eq!(
-            Hint::parse(Some("cold"), Some("true")),
-            Ok(Hint::Pin(Tier::Cold))
-        );
-        assert_eq!(
-            Hint::parse(Some("warm"), Some("false")),
-            Ok(Hint::Prefer(Tier::Warm))
-        );
+        assert_eq!(Hint::parse(Some(" Hot "), None), Ok(Hint::Prefer(Tier::Hot)));
+        assert_eq!(Hint::parse(Some("cold"), Some("true")), Ok(Hint::Pin(Tier::Cold)));
+        assert_eq!(Hint::parse(Some("warm"), Some("false")), Ok(Hint::Prefer(Tier::Warm)));
     }
 
     #[test]
     fn rejects_what_it_cannot_honour() {
-        assert!(matches!(
-            Hint::parse(Some("lukewarm"), None),
-            Err(Error::TierHint(_))
-        ));
-        assert!(matches!(
-            Hint::parse(Some("hot"), Some("yes")),
-            Err(Error::PinHint(_))
-        ));
+        assert!(matches!(Hint::parse(Some("lukewarm"), None), Err(Error::TierHint(_))));
+        assert!(matches!(Hint::parse(Some("hot"), Some("yes")), Err(Error::PinHint(_))));
         assert_eq!(Hint::parse(None, Some("true")), Err(Error::PinWithoutTier));
     }
 }

@@ -40,11 +40,7 @@ impl Policy {
             None => self.place(obj),
             Some(current) => self.apply_rules(obj, current, now_ms, &scores),
         };
-        let reason = Reason {
-            rule,
-            scores,
-            inputs: Self::inputs(obj, now_ms),
-        };
+        let reason = Reason { rule, scores, inputs: Self::inputs(obj, now_ms) };
         Decision { tier, reason }
     }
 
@@ -54,21 +50,12 @@ impl Policy {
         match obj.hint {
             Hint::Pin(t) => (t, Rule::Pinned),
             Hint::Prefer(t) => (t, Rule::Hint),
-            Hint::Auto => (
-                self.cfg.content.tier(obj.stats.content()),
-                Rule::ContentDefault,
-            ),
+            Hint::Auto => (self.cfg.content.tier(obj.stats.content()), Rule::ContentDefault),
         }
     }
 
     /// The rules in order; the first that applies decides.
-    fn apply_rules(
-        &self,
-        obj: &ObjectView,
-        current: Tier,
-        now_ms: u64,
-        s: &Scores,
-    ) -> (Tier, Rule) {
+    fn apply_rules(&self, obj: &ObjectView, current: Tier, now_ms: u64, s: &Scores) -> (Tier, Rule) {
         if let Hint::Pin(t) = obj.hint {
             return (t, Rule::Pinned);
         }
@@ -81,11 +68,14 @@ impl Policy {
         if current != Tier::Hot && self.is_streaming(obj.stats, now_ms) {
             return (Tier::Hot, Rule::Streaming);
         }
-        if let Some(promotion) = self.promotion(current, s) {
+        // Promotions need fresh evidence: an object decay would demote is
+        // not promoted on its old rate, or the two rules would trade it back
+        // and forth, each time a move.
+        let fresh = obj.stats.idle_ms(now_ms) < self.cfg.decay_after_ms;
+        if let Some(promotion) = self.promotion(current, s).filter(|_| fresh) {
             return promotion;
         }
-        self.decay(obj, current, now_ms)
-            .unwrap_or((current, Rule::Steady))
+        self.decay(obj, current, now_ms).unwrap_or((current, Rule::Steady))
     }
 
     fn is_spike(&self, s: &Scores) -> bool {
@@ -96,8 +86,7 @@ impl Policy {
     /// A run of sequential range reads that is still going (its last read
     /// within one fast half-life): the rest of the object is about to be read.
     fn is_streaming(&self, stats: &AccessStats, now_ms: u64) -> bool {
-        stats.sequential_run() >= self.cfg.streaming_min_run
-            && stats.idle_ms(now_ms) < self.cfg.ema_fast_half_life_ms
+        stats.sequential_run() >= self.cfg.streaming_min_run && stats.idle_ms(now_ms) < self.cfg.ema_fast_half_life_ms
     }
 
     /// Frequency and time of day both promote; the warmer wins, frequency on
@@ -110,8 +99,9 @@ impl Policy {
         } else {
             None
         };
-        let by_time = (s.time_of_day_share >= self.cfg.time_of_day_min_share)
-            .then_some(self.cfg.time_of_day_tier);
+        let even_share = f64::from(self.cfg.time_of_day_lead_hours) / HOURS_PER_DAY as f64;
+        let by_time =
+            (s.time_of_day_share >= self.cfg.time_of_day_min_lift * even_share).then_some(self.cfg.time_of_day_tier);
         let best = match (by_rate, by_time) {
             (Some(r), Some(t)) if t < r => (t, Rule::TimeOfDay),
             (Some(r), _) => (r, Rule::Frequency),
@@ -147,16 +137,25 @@ impl Policy {
     /// "hot bytes read per stored byte" at any moment. A never-read object
     /// counts half a read at its creation.
     pub fn rank(&self, stats: &AccessStats, size_bytes: u64) -> Rank {
+        self.rank_as_of(stats, size_bytes, stats.last_access_ms())
+    }
+
+    /// The rank an object will have when it is read as it usually is: its
+    /// average as of its last read, as if that read were now. The
+    /// time-of-day rule admits with it, since its reads are yet to come.
+    pub fn expected_rank(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
+        self.rank_as_of(stats, size_bytes, now_ms.max(stats.last_access_ms()))
+    }
+
+    fn rank_as_of(&self, stats: &AccessStats, size_bytes: u64, at_ms: u64) -> Rank {
         let ema = f64::from(stats.ema_slow_at_last_access()).max(0.5);
-        let t = stats.last_access_ms() as f64 / self.cfg.ema_slow_half_life_ms as f64;
+        let t = at_ms as f64 / self.cfg.ema_slow_half_life_ms as f64;
         Rank::new(ema.log2() + t + stats.read_fraction(size_bytes).log2())
     }
 
     fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
-        let (fast, slow) = (
-            obj.stats.fast_rate_per_hour(now_ms, &self.cfg),
-            obj.stats.slow_rate_per_hour(now_ms, &self.cfg),
-        );
+        let (fast, slow) =
+            (obj.stats.fast_rate_per_hour(now_ms, &self.cfg), obj.stats.slow_rate_per_hour(now_ms, &self.cfg));
         Scores {
             fast_rate_per_hour: fast,
             slow_rate_per_hour: slow,
@@ -216,33 +215,18 @@ mod tests {
     impl Obj {
         fn new(tier: Tier) -> Obj {
             let stats = AccessStats::new(ContentClass::Other, 0);
-            Obj {
-                stats,
-                size_bytes: MIB,
-                hint: Hint::Auto,
-                tier,
-            }
+            Obj { stats, size_bytes: MIB, hint: Hint::Auto, tier }
         }
         fn read(&mut self, p: &Policy, now_ms: u64) {
-            let access = Access {
-                now_ms,
-                offset: 0,
-                length: self.size_bytes,
-            };
+            let access = Access { now_ms, offset: 0, length: self.size_bytes };
             self.stats.record(access, p.config());
         }
         fn read_every(&mut self, p: &Policy, from_ms: u64, to_ms: u64, step_ms: u64) {
-            (from_ms..to_ms)
-                .step_by(step_ms as usize)
-                .for_each(|t| self.read(p, t));
+            (from_ms..to_ms).step_by(step_ms as usize).for_each(|t| self.read(p, t));
         }
         fn decide(&self, p: &Policy, now_ms: u64) -> Decision {
-            let view = ObjectView {
-                stats: &self.stats,
-                size_bytes: self.size_bytes,
-                hint: self.hint,
-                tier: Some(self.tier),
-            };
+            let view =
+                ObjectView { stats: &self.stats, size_bytes: self.size_bytes, hint: self.hint, tier: Some(self.tier) };
             p.decide(&view, now_ms)
         }
     }
@@ -312,13 +296,28 @@ mod tests {
     }
 
     #[test]
+    fn decay_and_frequency_do_not_trade_an_idle_object_back_and_forth() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Hot);
+        // Hot for a day (60 reads an hour), then silent.
+        o.read_every(&p, WEEK_MS, WEEK_MS + MS_PER_DAY, 60_000);
+        let t = WEEK_MS + MS_PER_DAY + 50 * MS_PER_HOUR;
+        let d = o.decide(&p, t);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::Decay), "{d}");
+        // Its old rate is still high, but without a fresh read it stays put.
+        o.tier = Tier::Warm;
+        assert!(o.decide(&p, t).reason.scores.slow_rate_per_hour > 1.0);
+        assert_eq!(o.decide(&p, t + MS_PER_HOUR).reason.rule, Rule::Steady);
+        // A read is fresh evidence.
+        o.read(&p, t + 2 * MS_PER_HOUR);
+        let d = o.decide(&p, t + 2 * MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Frequency), "{d}");
+    }
+
+    #[test]
     fn time_of_day_prewarms_an_evening_object_by_late_afternoon() {
         // Thresholds high enough that frequency alone would not promote.
-        let cfg = PolicyConfig {
-            warm_min_rate_per_hour: 1.0,
-            hot_min_rate_per_hour: 1.0,
-            ..PolicyConfig::default()
-        };
+        let cfg = PolicyConfig { warm_min_rate_per_hour: 1.0, hot_min_rate_per_hour: 1.0, ..PolicyConfig::default() };
         let p = Policy::new(cfg, 0).unwrap();
         let mut o = Obj::new(Tier::Cold);
         for day in 0..8 {
@@ -327,11 +326,7 @@ mod tests {
         }
         let day8 = 8 * MS_PER_DAY;
         let d = o.decide(&p, day8 + 17 * MS_PER_HOUR);
-        assert_eq!(
-            (d.tier, d.reason.rule),
-            (Tier::Warm, Rule::TimeOfDay),
-            "{d}"
-        );
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::TimeOfDay), "{d}");
         assert!(d.reason.scores.time_of_day_share >= 0.5);
         let d = o.decide(&p, day8 + 8 * MS_PER_HOUR);
         assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::Steady), "{d}");
@@ -344,11 +339,7 @@ mod tests {
         o.size_bytes = 1024 * MIB;
         let t = 2 * WEEK_MS;
         for i in 0..4 {
-            let a = Access {
-                now_ms: t + i * 10_000,
-                offset: i * 8 * MIB,
-                length: 8 * MIB,
-            };
+            let a = Access { now_ms: t + i * 10_000, offset: i * 8 * MIB, length: 8 * MIB };
             o.stats.record(a, p.config());
         }
         let d = o.decide(&p, t + 40_000);
@@ -379,31 +370,14 @@ mod tests {
         let p = policy();
         let place = |content, hint| {
             let stats = AccessStats::new(content, 0);
-            let view = ObjectView {
-                stats: &stats,
-                size_bytes: MIB,
-                hint,
-                tier: None,
-            };
+            let view = ObjectView { stats: &stats, size_bytes: MIB, hint, tier: None };
             let d = p.decide(&view, 0);
             (d.tier, d.reason.rule)
         };
-        assert_eq!(
-            place(ContentClass::Video, Hint::Auto),
-            (Tier::Hot, Rule::ContentDefault)
-        );
-        assert_eq!(
-            place(ContentClass::Backup, Hint::Auto),
-            (Tier::Cold, Rule::ContentDefault)
-        );
-        assert_eq!(
-            place(ContentClass::Backup, Hint::Prefer(Tier::Hot)),
-            (Tier::Hot, Rule::Hint)
-        );
-        assert_eq!(
-            place(ContentClass::Video, Hint::Pin(Tier::Cold)),
-            (Tier::Cold, Rule::Pinned)
-        );
+        assert_eq!(place(ContentClass::Video, Hint::Auto), (Tier::Hot, Rule::ContentDefault));
+        assert_eq!(place(ContentClass::Backup, Hint::Auto), (Tier::Cold, Rule::ContentDefault));
+        assert_eq!(place(ContentClass::Backup, Hint::Prefer(Tier::Hot)), (Tier::Hot, Rule::Hint));
+        assert_eq!(place(ContentClass::Video, Hint::Pin(Tier::Cold)), (Tier::Cold, Rule::Pinned));
     }
 
     #[test]
@@ -416,10 +390,7 @@ mod tests {
         let (rb, rq) = (p.rank(&busy.stats, MIB), p.rank(&quiet.stats, MIB));
         let now = 2 * MS_PER_DAY;
         let (vb, vq) = (busy.decide(&p, now), quiet.decide(&p, now));
-        let rates = (
-            vb.reason.scores.slow_rate_per_hour,
-            vq.reason.scores.slow_rate_per_hour,
-        );
+        let rates = (vb.reason.scores.slow_rate_per_hour, vq.reason.scores.slow_rate_per_hour);
         assert_eq!(rb > rq, rates.0 > rates.1);
         // Reading a tenth of the object per read is worth a tenth.
         let r_whole = p.rank(&busy.stats, MIB).get();
@@ -437,29 +408,18 @@ mod tests {
             let p = Policy::new(PolicyConfig::default(), rng.below(WEEK_MS)).unwrap();
             let mut o = Obj::new(Tier::ALL[rng.below(3) as usize]);
             o.size_bytes = 1 + rng.below(1 << 30);
-            o.hint = [Hint::Auto, Hint::Prefer(Tier::Warm), Hint::Pin(Tier::Cold)]
-                [rng.below(3) as usize];
+            o.hint = [Hint::Auto, Hint::Prefer(Tier::Warm), Hint::Pin(Tier::Cold)][rng.below(3) as usize];
             let mut now = 0;
             for _ in 0..500 {
                 now += rng.below(6 * MS_PER_HOUR);
                 let (offset, length) = (rng.below(o.size_bytes), 1 + rng.below(1 << 24));
-                o.stats.record(
-                    Access {
-                        now_ms: now,
-                        offset,
-                        length,
-                    },
-                    p.config(),
-                );
+                o.stats.record(Access { now_ms: now, offset, length }, p.config());
                 let d = o.decide(&p, now + rng.below(4 * MS_PER_DAY));
                 let rule = d.reason.rule;
                 if d.moves() {
                     assert!(moving.contains(&rule) || moving_too.contains(&rule), "{d}");
                 } else {
-                    assert!(
-                        !matches!(rule, Rule::Spike | Rule::Decay | Rule::Frequency),
-                        "{d}"
-                    );
+                    assert!(!matches!(rule, Rule::Spike | Rule::Decay | Rule::Frequency), "{d}");
                 }
                 let s = d.reason.scores;
                 assert!(s.fast_rate_per_hour.is_finite() && s.slow_rate_per_hour.is_finite());

@@ -27,6 +27,7 @@ pub struct AccessStats {
     next_offset: u64,
     ema_fast: f32,
     ema_slow: f32,
+    /// Accesses: reads, with a run of sequential ranges counted once.
     reads: u32,
     /// Consecutive reads that each started where the previous one ended.
     sequential_run: u16,
@@ -55,46 +56,31 @@ impl AccessStats {
     /// Statistics of an object written at `created_ms` and not read yet.
     /// Idle time counts from creation until the first read.
     pub fn new(content: ContentClass, created_ms: u64) -> AccessStats {
-        AccessStats {
-            content,
-            last_access_ms: created_ms,
-            ..AccessStats::default()
-        }
+        AccessStats { content, last_access_ms: created_ms, ..AccessStats::default() }
     }
 
     /// Counts one read. O(1); a clock that goes backwards is treated as no
     /// time passing (the averages never grow from a stale timestamp).
+    ///
+    /// A range that starts where the previous one ended is the same reader
+    /// going on (a stream): its bytes count, but it is not a new access, or
+    /// one viewer fetching 8 MiB every 10 s would look like a crowd.
     pub fn record(&mut self, access: Access, cfg: &PolicyConfig) {
         let now = access.now_ms.max(self.last_access_ms);
-        let fast = decayed(
-            self.ema_fast,
-            self.last_access_ms,
-            now,
-            cfg.ema_fast_half_life_ms,
-        );
-        let slow = decayed(
-            self.ema_slow,
-            self.last_access_ms,
-            now,
-            cfg.ema_slow_half_life_ms,
-        );
-        self.ema_fast = (fast + 1.0) as f32;
-        self.ema_slow = (slow + 1.0) as f32;
+        let continues = self.reads > 0 && access.offset > 0 && access.offset == self.next_offset;
+        let new_access = if continues { 0.0 } else { 1.0 };
+        let fast = decayed(self.ema_fast, self.last_access_ms, now, cfg.ema_fast_half_life_ms);
+        let slow = decayed(self.ema_slow, self.last_access_ms, now, cfg.ema_slow_half_life_ms);
+        self.ema_fast = (fast + new_access) as f32;
+        self.ema_slow = (slow + new_access) as f32;
         self.last_access_ms = now;
-        self.reads = self.reads.saturating_add(1);
+        if !continues {
+            self.reads = self.reads.saturating_add(1);
+            self.record_hour(now);
+        }
         self.bytes_read = self.bytes_read.saturating_add(access.length);
-        self.record_range(access, cfg.head_bytes);
-        self.record_hour(now);
-    }
-
-    fn record_range(&mut self, access: Access, head_bytes: u64) {
-        let sequential = self.reads > 1 && access.offset == self.next_offset && access.offset > 0;
-        self.sequential_run = if sequential {
-            self.sequential_run.saturating_add(1)
-        } else {
-            0
-        };
-        if access.offset < head_bytes {
+        self.sequential_run = if continues { self.sequential_run.saturating_add(1) } else { 0 };
+        if access.offset < cfg.head_bytes {
             self.head_reads = self.head_reads.saturating_add(1);
         }
         self.next_offset = access.offset.saturating_add(access.length);
@@ -131,9 +117,7 @@ impl AccessStats {
 
     /// Sum of the time-of-day profile.
     pub fn hour_total(&self) -> u32 {
-        (0..HOURS_PER_DAY)
-            .map(|h| u32::from(self.hour_count(h)))
-            .sum()
+        (0..HOURS_PER_DAY).map(|h| u32::from(self.hour_count(h))).sum()
     }
 
     /// Usual access rate (slow average) at `now_ms`.
@@ -148,7 +132,8 @@ impl AccessStats {
         rate_per_hour(decayed(self.ema_fast, self.last_access_ms, now_ms, hl), hl)
     }
 
-    /// Mean share of the object one read touches, in (0, 1]; 1 before any read.
+    /// Mean share of the object one access (a read, or a run of sequential
+    /// ranges) touches, in (0, 1]; 1 before any read.
     pub fn read_fraction(&self, size_bytes: u64) -> f64 {
         if self.reads == 0 || size_bytes == 0 {
             return 1.0;
@@ -192,11 +177,7 @@ mod tests {
     use crate::limits::MS_PER_DAY;
 
     fn read(stats: &mut AccessStats, now_ms: u64, cfg: &PolicyConfig) {
-        let access = Access {
-            now_ms,
-            offset: 0,
-            length: 100,
-        };
+        let access = Access { now_ms, offset: 0, length: 100 };
         stats.record(access, cfg);
     }
 
@@ -255,25 +236,15 @@ mod tests {
         let mut s = AccessStats::new(ContentClass::Video, 0);
         let mb = 1u64 << 20;
         for i in 0..5 {
-            let a = Access {
-                now_ms: i,
-                offset: i * 4 * mb,
-                length: 4 * mb,
-            };
+            let a = Access { now_ms: i, offset: i * 4 * mb, length: 4 * mb };
             s.record(a, &cfg);
         }
         assert_eq!(s.sequential_run(), 4);
-        assert_eq!(s.head_reads(), 1);
-        assert!((s.read_fraction(100 * mb) - 0.04).abs() < 1e-9);
-        s.record(
-            Access {
-                now_ms: 9,
-                offset: 0,
-                length: 1024,
-            },
-            &cfg,
-        );
-        assert_eq!(s.sequential_run(), 0);
+        assert_eq!((s.reads(), s.head_reads()), (1, 1));
+        // One stream of 20 MiB is one access of a fifth of the object.
+        assert!((s.read_fraction(100 * mb) - 0.2).abs() < 1e-9);
+        s.record(Access { now_ms: 9, offset: 0, length: 1024 }, &cfg);
+        assert_eq!((s.reads(), s.sequential_run()), (2, 0));
         assert_eq!(s.head_reads(), 2);
     }
 }

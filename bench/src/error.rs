@@ -1,0 +1,15 @@
+//! The crate's one error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("trace line {line}: {why}")]
+    Trace { line: usize, why: String },
+    #[error("policy config {path}: {why}")]
+    Config { path: String, why: String },
+    #[error(transparent)]
+    Policy(#[from] stratum_tiering::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}

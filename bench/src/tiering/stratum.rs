@@ -1,0 +1,117 @@
+//! The policy under test: `stratum-tiering`'s rules and capacity budget,
+//! driven by the simulator as the engine will drive them (a decision on
+//! every read, a sweep every hour).
+
+use stratum_tiering::{Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rule, Tier};
+
+use crate::tiering::ledger::Ledger;
+use crate::tiering::sim::{place_existing, Arrival, Model};
+use crate::tiering::trace::{Event, ObjectId, ObjectInfo, Trace};
+
+pub struct Stratum {
+    policy: Policy,
+    budget: Budget<ObjectId>,
+    stats: Vec<AccessStats>,
+    /// Objects known so far, for the sweep.
+    known: Vec<ObjectId>,
+}
+
+impl Stratum {
+    pub fn new(policy: Policy, capacity: Capacity, trace: &Trace) -> Stratum {
+        let margin = policy.config().admit_margin_log2;
+        Stratum {
+            budget: Budget::new(capacity, margin),
+            stats: vec![AccessStats::default(); trace.objects.len()],
+            known: Vec::new(),
+            policy,
+        }
+    }
+
+    fn decide(&self, obj: ObjectId, info: &ObjectInfo, tier: Option<Tier>, now_ms: u64) -> Option<Decision> {
+        let stats = self.stats.get(obj as usize)?;
+        let view = ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier };
+        Some(self.policy.decide(&view, now_ms))
+    }
+
+    /// Hands a decision to the budget and books every move it plans.
+    fn carry_out(&mut self, obj: ObjectId, info: &ObjectInfo, d: &Decision, ledger: &mut Ledger) {
+        let Some(stats) = self.stats.get(obj as usize) else {
+            return;
+        };
+        let rank = match d.reason.rule {
+            // Its reads are yet to come: admit it as if they had come.
+            Rule::TimeOfDay => {
+                let now_ms = d.reason.inputs.now_ms;
+                self.policy.expected_rank(stats, info.size_bytes, now_ms)
+            }
+            _ => self.policy.rank(stats, info.size_bytes),
+        };
+        let mode = match d.reason.rule {
+            Rule::Pinned => Mode::Pinned,
+            Rule::Spike => Mode::Forced,
+            _ => Mode::Ranked,
+        };
+        let admission = self.budget.admit(obj, info.size_bytes, d.tier, rank, mode);
+        for m in admission.moves {
+            let rule = m.budget.as_ref().unwrap_or(&d.reason.rule);
+            ledger.set(m.key, m.to, rule.name());
+        }
+    }
+}
+
+impl Model for Stratum {
+    fn name(&self) -> &'static str {
+        "stratum"
+    }
+
+    fn arrive(&mut self, _i: usize, ev: &Event, info: &ObjectInfo, how: Arrival, ledger: &mut Ledger) {
+        let Some(slot) = self.stats.get_mut(ev.obj as usize) else {
+            return;
+        };
+        *slot = AccessStats::new(info.content, ev.ts_ms);
+        self.known.push(ev.obj);
+        if how == Arrival::Existing {
+            let rank = self.policy.rank(slot, info.size_bytes);
+            self.budget.admit(ev.obj, info.size_bytes, Tier::Cold, rank, Mode::Ranked);
+            return place_existing(ev.obj, ledger);
+        }
+        let Some(d) = self.decide(ev.obj, info, None, ev.ts_ms) else {
+            return;
+        };
+        self.carry_out(ev.obj, info, &d, ledger);
+    }
+
+    fn read(&mut self, _i: usize, ev: &Event, info: &ObjectInfo, ledger: &mut Ledger) {
+        let access = Access { now_ms: ev.ts_ms, offset: ev.offset, length: ev.length };
+        let Some(stats) = self.stats.get_mut(ev.obj as usize) else {
+            return;
+        };
+        stats.record(access, self.policy.config());
+        let rank = self.policy.rank(stats, info.size_bytes);
+        self.budget.set_rank(ev.obj, rank);
+        let tier = self.budget.tier_of(ev.obj);
+        let Some(d) = self.decide(ev.obj, info, tier, ev.ts_ms) else {
+            return;
+        };
+        if d.moves() {
+            self.carry_out(ev.obj, info, &d, ledger);
+        }
+    }
+
+    /// Decay and time of day act without a read: look at everyone hourly.
+    fn tick(&mut self, now_ms: u64, trace: &Trace, ledger: &mut Ledger) {
+        for k in 0..self.known.len() {
+            let obj = self.known[k];
+            let Some(info) = trace.objects.get(obj as usize) else {
+                continue;
+            };
+            let tier = self.budget.tier_of(obj);
+            let Some(d) = self.decide(obj, info, tier, now_ms) else {
+                continue;
+            };
+            if d.moves() {
+                self.carry_out(obj, info, &d, ledger);
+            }
+        }
+    }
+}
