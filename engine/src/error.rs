@@ -38,6 +38,7 @@ impl From<MetaError> for EngineError {
             MetaError::BucketExists => EngineError::BucketAlreadyOwnedByYou,
             MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
             MetaError::NoSuchUpload => EngineError::NoSuchUpload,
+            MetaError::NoSuchKey => EngineError::NoSuchKey,
             MetaError::InvalidPart(n) => EngineError::InvalidPart(n),
             MetaError::InvalidPartOrder => EngineError::InvalidPartOrder,
             MetaError::EntityTooSmall(n) => EngineError::EntityTooSmall(n),

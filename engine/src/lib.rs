@@ -33,5 +33,7 @@ pub use error::{EngineError, Result};
 pub use node::Node;
 pub use reader::ObjectReader;
 pub use store::{ListRequest, Store};
-pub use stratum_meta::{BucketRecord, ListEntry, ListPage, ObjectRecord, PartRecord, UploadEntry, UploadRecord};
+pub use stratum_meta::{
+    BucketRecord, CorsRule, ListEntry, ListPage, ObjectRecord, PartRecord, UploadEntry, UploadRecord,
+};
 pub use volume::{SealedVolume, VolumeWriter};

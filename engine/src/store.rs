@@ -132,7 +132,7 @@ impl Store {
         if self.node.bucket(name).is_some() {
             return Err(EngineError::BucketAlreadyOwnedByYou);
         }
-        let record = BucketRecord { name: name.to_owned(), created_ms: now_ms };
+        let record = BucketRecord { name: name.to_owned(), created_ms: now_ms, cors: Vec::new() };
         let p = self.node.bucket_partition(name);
         self.commit(p, Op::CreateBucket(record.clone())).await?;
         self.node.remember_bucket(record);
@@ -153,6 +153,23 @@ impl Store {
         self.commit(p, Op::DeleteBucket { name: name.to_owned() }).await?;
         self.node.forget_bucket(name);
         Ok(())
+    }
+
+    /// Replaces a bucket's CORS rules (empty removes them).
+    pub async fn set_bucket_cors(self: &Rc<Self>, name: &str, rules: Vec<stratum_meta::CorsRule>) -> Result<()> {
+        let mut record = self.node.bucket(name).ok_or(EngineError::NoSuchBucket)?;
+        let p = self.node.bucket_partition(name);
+        self.commit(p, Op::SetBucketCors { name: name.to_owned(), rules: rules.clone() }).await?;
+        record.cors = rules;
+        self.node.remember_bucket(record);
+        Ok(())
+    }
+
+    /// Replaces an object's tags (empty removes them).
+    pub async fn set_object_tags(self: &Rc<Self>, bucket: &str, key: &str, tags: Vec<(String, String)>) -> Result<()> {
+        self.require_bucket(bucket)?;
+        let op = Op::SetObjectTags { bucket: bucket.to_owned(), key: key.to_owned(), tags };
+        self.commit(self.node.object_partition(bucket, key), op).await.map(|_| ())
     }
 
     fn require_bucket(&self, name: &str) -> Result<()> {

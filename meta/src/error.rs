@@ -14,6 +14,8 @@ pub enum MetaError {
     BucketExists,
     #[error("bucket is not empty")]
     BucketNotEmpty,
+    #[error("no such key")]
+    NoSuchKey,
     #[error("no such upload")]
     NoSuchUpload,
     #[error("part {0} was not uploaded or its ETag does not match")]

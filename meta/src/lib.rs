@@ -13,7 +13,7 @@
 //! ```no_run
 //! use stratum_meta::{Partition, Op, BucketRecord};
 //! let p = Partition::open("/tmp/meta-p0".as_ref())?;
-//! let results = p.apply_group(vec![Op::CreateBucket(BucketRecord { name: "media".into(), created_ms: 0 })])?;
+//! let results = p.apply_group(vec![Op::CreateBucket(BucketRecord { name: "media".into(), created_ms: 0, cors: vec![] })])?;
 //! assert!(results[0].is_ok());
 //! # Ok::<(), stratum_meta::MetaError>(())
 //! ```
@@ -29,4 +29,4 @@ pub use error::MetaError;
 pub use keys::{partition_of_bucket, partition_of_object};
 pub use listing::{ListEntry, ListPage, UploadEntry};
 pub use partition::{Applied, Op, Partition};
-pub use record::{BucketRecord, ObjectRecord, PartRecord, Segment, UploadRecord, VolumeRef};
+pub use record::{BucketRecord, CorsRule, ObjectRecord, PartRecord, Segment, UploadRecord, VolumeRef};

@@ -214,6 +214,8 @@ mod tests {
             headers: vec![],
             user_meta: vec![],
             segments: vec![Segment { volume: VolumeRef { slice: 0, id: 1, block_size: 1 }, size: 1 }],
+            tags: vec![],
+            checksum: None,
         }
     }
 

@@ -52,6 +52,17 @@ pub enum Op {
         key: String,
         upload_id: String,
     },
+    /// Replaces an object's tags (empty: delete them).
+    SetObjectTags {
+        bucket: String,
+        key: String,
+        tags: Vec<(String, String)>,
+    },
+    /// Replaces a bucket's CORS rules (empty: delete them).
+    SetBucketCors {
+        name: String,
+        rules: Vec<crate::CorsRule>,
+    },
 }
 
 /// What an applied op leaves for the caller: volumes no longer referenced
@@ -106,6 +117,8 @@ impl Partition {
                 self.complete_upload(&bucket, &key, &upload_id, &parts, modified_ms)
             }
             Op::AbortUpload { bucket, key, upload_id } => self.abort_upload(&bucket, &key, &upload_id),
+            Op::SetObjectTags { bucket, key, tags } => self.set_object_tags(&bucket, &key, tags),
+            Op::SetBucketCors { name, rules } => self.set_bucket_cors(&name, rules),
         }
     }
 
@@ -141,6 +154,23 @@ impl Partition {
             self.objects.remove(db_key)?;
         }
         Ok(Applied { freed, object: None })
+    }
+
+    fn set_object_tags(&self, bucket: &str, key: &str, tags: Vec<(String, String)>) -> Result<Applied, MetaError> {
+        let db_key = object_key(bucket, key);
+        let bytes = self.objects.get(&db_key)?.ok_or(MetaError::NoSuchKey)?;
+        let mut record: ObjectRecord = decode(&bytes)?;
+        record.tags = tags;
+        self.objects.insert(db_key, encode(&record)?)?;
+        Ok(Applied { freed: Vec::new(), object: Some(record) })
+    }
+
+    fn set_bucket_cors(&self, name: &str, rules: Vec<crate::CorsRule>) -> Result<Applied, MetaError> {
+        let bytes = self.buckets.get(name)?.ok_or(MetaError::NoSuchBucket)?;
+        let mut record: BucketRecord = decode(&bytes)?;
+        record.cors = rules;
+        self.buckets.insert(name, encode(&record)?)?;
+        Ok(Applied::default())
     }
 
     fn object_volumes(&self, db_key: &[u8]) -> Result<Vec<VolumeRef>, MetaError> {
@@ -298,5 +328,7 @@ fn assemble_object(upload: UploadRecord, chosen: &[PartRecord], modified_ms: i64
         headers: upload.headers,
         user_meta: upload.user_meta,
         segments: chosen.iter().map(|p| Segment { volume: p.volume, size: p.size }).collect(),
+        tags: upload.tags,
+        checksum: None,
     }
 }

@@ -11,6 +11,19 @@ const FORMAT_V1: u8 = 1;
 pub struct BucketRecord {
     pub name: String,
     pub created_ms: i64,
+    /// The bucket's CORS rules (empty: no CORS configuration).
+    pub cors: Vec<CorsRule>,
+}
+
+/// One CORS rule, as PutBucketCors gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorsRule {
+    pub id: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u32>,
 }
 
 /// Where a volume lives: the core slice that wrote it and its id there.
@@ -42,6 +55,10 @@ pub struct ObjectRecord {
     /// `x-amz-meta-*` entries, names lowercased without the prefix.
     pub user_meta: Vec<(String, String)>,
     pub segments: Vec<Segment>,
+    /// Object tags (PutObjectTagging, x-amz-tagging).
+    pub tags: Vec<(String, String)>,
+    /// The checksum the client sent: algorithm name (e.g. "CRC32") and base64 value.
+    pub checksum: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +67,9 @@ pub struct UploadRecord {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub user_meta: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
+    /// The checksum algorithm announced at CreateMultipartUpload, if any.
+    pub checksum_algorithm: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +80,8 @@ pub struct PartRecord {
     pub size: u64,
     pub modified_ms: i64,
     pub volume: VolumeRef,
+    /// The part's checksum as the client sent it (base64), if any.
+    pub checksum: Option<String>,
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, MetaError> {
@@ -91,6 +113,8 @@ mod tests {
             headers: vec![("cache-control".into(), "no-cache".into())],
             user_meta: vec![("a".into(), "\u{e9}".into())],
             segments: vec![Segment { volume: VolumeRef { slice: 1, id: 7, block_size: 65536 }, size: 5 }],
+            tags: vec![("k".into(), "v".into())],
+            checksum: Some(("CRC32".into(), "AAAAAA==".into())),
         };
         let bytes = encode(&rec).expect("encodes");
         assert_eq!(decode::<ObjectRecord>(&bytes).expect("decodes"), rec);

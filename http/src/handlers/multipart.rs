@@ -28,6 +28,8 @@ pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Respons
         content_type: meta.content_type,
         headers: meta.headers,
         user_meta: meta.user_meta,
+        tags: Vec::new(),
+        checksum_algorithm: None,
     };
     let upload_id = ctx.store.create_upload(bucket, key, record).await?;
     let result = xml::InitiateMultipartUploadResult { bucket: bucket.to_owned(), key: key.to_owned(), upload_id };
@@ -51,8 +53,14 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
     }
     let volume = receive_volume(ctx, req, body).await?;
     let etag = hex::encode(volume.md5);
-    let part =
-        PartRecord { part_number, etag: etag.clone(), size: volume.size, modified_ms: now_ms(), volume: volume.vref };
+    let part = PartRecord {
+        part_number,
+        etag: etag.clone(),
+        size: volume.size,
+        modified_ms: now_ms(),
+        volume: volume.vref,
+        checksum: None,
+    };
     ctx.store.put_part(bucket, key, upload_id, part, volume).await?;
     Ok(Response::ok().header("etag", quoted(&etag)))
 }

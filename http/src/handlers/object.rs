@@ -71,6 +71,8 @@ impl ObjectMeta {
             headers: self.headers,
             user_meta: self.user_meta,
             segments: Vec::new(),
+            tags: Vec::new(),
+            checksum: None,
         }
     }
 }
