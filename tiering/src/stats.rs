@@ -132,14 +132,18 @@ impl AccessStats {
         rate_per_hour(decayed(self.ema_fast, self.last_access_ms, now_ms, hl), hl)
     }
 
-    /// Mean share of the object one access (a read, or a run of sequential
-    /// ranges) touches, in (0, 1]; 1 before any read.
+    /// Estimated share of the object one access (a read, or a run of
+    /// sequential ranges) touches, in (0, 1]: the mean over all accesses
+    /// plus one imagined whole read. The imagined read matters only while
+    /// there is little history: a stream that has just begun has read only
+    /// the head, and must not look like a head-only reader.
     pub fn read_fraction(&self, size_bytes: u64) -> f64 {
-        if self.reads == 0 || size_bytes == 0 {
+        if size_bytes == 0 {
             return 1.0;
         }
-        let per_read = self.bytes_read as f64 / f64::from(self.reads);
-        (per_read / size_bytes as f64).clamp(f64::MIN_POSITIVE, 1.0)
+        let bytes = self.bytes_read as f64 + size_bytes as f64;
+        let per_access = bytes / (f64::from(self.reads) + 1.0);
+        (per_access / size_bytes as f64).clamp(f64::MIN_POSITIVE, 1.0)
     }
 
     /// Time since the last read, or since creation if never read.
@@ -241,10 +245,17 @@ mod tests {
         }
         assert_eq!(s.sequential_run(), 4);
         assert_eq!((s.reads(), s.head_reads()), (1, 1));
-        // One stream of 20 MiB is one access of a fifth of the object.
-        assert!((s.read_fraction(100 * mb) - 0.2).abs() < 1e-9);
+        // One stream of 20 MiB is one access of a fifth of the object,
+        // averaged with one imagined whole read.
+        assert!((s.read_fraction(100 * mb) - 0.6).abs() < 1e-9);
         s.record(Access { now_ms: 9, offset: 0, length: 1024 }, &cfg);
         assert_eq!((s.reads(), s.sequential_run()), (2, 0));
         assert_eq!(s.head_reads(), 2);
+        for i in 0..98 {
+            s.record(Access { now_ms: 10 + i, offset: 0, length: 20 * mb }, &cfg);
+        }
+        // With history the imagined read fades: about (100 * 20 + 100) / 101.
+        let f = s.read_fraction(100 * mb);
+        assert!((0.2..0.21).contains(&f), "{f}");
     }
 }
