@@ -204,7 +204,15 @@ impl<'c> Body<'c> {
                 ));
             }
         }
-        if let Some((hasher, Some(expected))) = self.checksum.take() {
+        let checksum = self.checksum.take();
+        if let Some((hasher, None)) = &checksum {
+            // Announced in x-amz-trailer but never sent: nothing vouches for the body.
+            return Err(malformed_trailer(format!(
+                "the {} trailer was announced but not sent",
+                hasher.algo().header_name()
+            )));
+        }
+        if let Some((hasher, Some(expected))) = checksum {
             let algo = hasher.algo();
             if hasher.finalize_base64() != expected {
                 return Err(S3Error::new(
@@ -220,7 +228,8 @@ impl<'c> Body<'c> {
     /// Prepares to hash a checksum the client announced in
     /// `x-amz-trailer` (its value comes at the end of the body).
     pub fn expect_trailer_checksum(&mut self, header: Option<&str>) {
-        if self.checksum.is_some() {
+        // Only an aws-chunked body can carry a trailer.
+        if self.checksum.is_some() || self.decoder.is_none() {
             return;
         }
         if let Some(algo) = header.and_then(|h| ChecksumAlgo::from_header_name(h.trim())) {
@@ -235,6 +244,10 @@ fn incomplete() -> S3Error {
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     )
+}
+
+fn malformed_trailer(message: String) -> S3Error {
+    S3Error::new("MalformedTrailerError", 400, message)
 }
 
 fn chunk_error(e: crate::aws_chunked::ChunkError) -> S3Error {
