@@ -55,6 +55,8 @@ pub enum Mode {
     Forced,
     /// As forced, and the object itself is never displaced.
     Pinned,
+    /// Free room only: displaces no one.
+    Spare,
 }
 
 /// One planned move. `budget` is set when capacity, not the caller's rule,
@@ -208,7 +210,8 @@ impl<K: Copy + Ord + Hash> Budget<K> {
             if *victim == key {
                 continue;
             }
-            if mode == Mode::Ranked && victim_rank.get() + self.margin_log2 >= rank.get() {
+            let outranked = victim_rank.get() + self.margin_log2 >= rank.get();
+            if mode == Mode::Spare || (mode == Mode::Ranked && outranked) {
                 return None;
             }
             freed += self.entries.get(victim).map_or(0, |e| e.size_bytes);
@@ -405,7 +408,8 @@ mod tests {
                 } else {
                     let size = 1 + rng.below(120);
                     let want = Tier::ALL[rng.below(3) as usize];
-                    let mode = [Mode::Ranked, Mode::Forced, Mode::Pinned][(rng.below(10) / 4) as usize % 3];
+                    let modes = [Mode::Ranked, Mode::Forced, Mode::Pinned, Mode::Spare];
+                    let mode = modes[rng.below(4) as usize];
                     let rank = Rank::new(rng.below(100) as f64 / 10.0);
                     let shadow = Shadow::before(&b, key, size);
                     let a = b.admit(key, size, want, rank, mode);

@@ -111,7 +111,9 @@ impl Default for PolicyConfig {
             time_of_day_tier: Tier::Warm,
             streaming_min_run: 3,
             head_bytes: 1 << 20,
-            admit_margin_log2: 0.5,
+            // Twice as hot: measured on the bench traces, 0.5 moved up to
+            // 1.6x the bytes for at most 2 points of hot byte hits.
+            admit_margin_log2: 1.0,
             content: ContentDefaults::default(),
         }
     }

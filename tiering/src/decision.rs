@@ -43,6 +43,9 @@ pub enum Rule {
     TimeOfDay,
     /// Unread for `decay_after_ms` (one tier) or twice that (two tiers).
     Decay,
+    /// Read again, though not often enough to displace anyone: it may take
+    /// room the hot tier has spare, and displaces no one.
+    Spare,
     /// No rule applies: it stays.
     Steady,
     /// The capacity budget of a tier decided: `tier` was full and this object
@@ -70,6 +73,7 @@ impl Rule {
             Rule::Frequency => "frequency",
             Rule::TimeOfDay => "time_of_day",
             Rule::Decay => "decay",
+            Rule::Spare => "spare",
             Rule::Steady => "steady",
             Rule::Budget { .. } => "budget",
         }

@@ -75,6 +75,11 @@ impl Policy {
         if let Some(promotion) = self.promotion(current, s).filter(|_| fresh) {
             return promotion;
         }
+        // Read again just now: spare hot room is better used than empty.
+        let just_read = obj.stats.idle_ms(now_ms) < self.cfg.ema_fast_half_life_ms;
+        if current != Tier::Hot && just_read && obj.stats.reads() >= 2 {
+            return (Tier::Hot, Rule::Spare);
+        }
         self.decay(obj, current, now_ms).unwrap_or((current, Rule::Steady))
     }
 
@@ -140,6 +145,26 @@ impl Policy {
         self.rank_as_of(stats, size_bytes, stats.last_access_ms())
     }
 
+    /// The rank at `now_ms`: [`Policy::rank`] plus log2 of how much more
+    /// (or less) than on average the object is read in the hours from now
+    /// (at most 8 times either way), once its time-of-day profile is
+    /// trusted. An office document then outranks an evening video at noon
+    /// and the other way round at night. It changes with the hour, so a
+    /// caller that keeps ranks (the budget) refreshes them hourly.
+    pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
+        let base = self.rank(stats, size_bytes).get();
+        let Some(share) = self.hours_share(stats, now_ms, 0) else {
+            return Rank::new(base);
+        };
+        // Shrink towards an even profile by one imagined read per hour, so
+        // a few reads that happen to share an hour do not swing the rank.
+        let (total, prior) = (f64::from(stats.hour_total()), HOURS_PER_DAY as f64);
+        let even = f64::from(self.cfg.time_of_day_lead_hours) / HOURS_PER_DAY as f64;
+        let shrunk = (share * total + even * prior) / (total + prior);
+        let lift_log2 = (shrunk / even).log2().clamp(-3.0, 3.0);
+        Rank::new(base + lift_log2)
+    }
+
     /// The rank an object will have when it is read as it usually is: its
     /// average as of its last read, as if that read were now. The
     /// time-of-day rule admits with it, since its reads are yet to come.
@@ -162,22 +187,28 @@ impl Policy {
             spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
             time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
-            rank: self.rank(obj.stats, obj.size_bytes).get(),
+            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms).get(),
         }
     }
 
     /// Share of the profile in the next `time_of_day_lead_hours` hours; 0
     /// until the profile holds `time_of_day_min_reads`.
     fn time_of_day_share(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        self.hours_share(stats, now_ms, 1).unwrap_or(0.0)
+    }
+
+    /// Share of the profile in the `time_of_day_lead_hours` hours starting
+    /// `from` hours after this one; `None` until the profile holds
+    /// `time_of_day_min_reads`.
+    fn hours_share(&self, stats: &AccessStats, now_ms: u64, from: usize) -> Option<f64> {
         let total = stats.hour_total();
         if total == 0 || total < u32::from(self.cfg.time_of_day_min_reads) {
-            return 0.0;
+            return None;
         }
         let hour = AccessStats::hour_of(now_ms);
-        let ahead: u32 = (1..=usize::from(self.cfg.time_of_day_lead_hours))
-            .map(|k| u32::from(stats.hour_count((hour + k) % HOURS_PER_DAY)))
-            .sum();
-        f64::from(ahead) / f64::from(total)
+        let lead = usize::from(self.cfg.time_of_day_lead_hours);
+        let ahead: u32 = (from..from + lead).map(|k| u32::from(stats.hour_count((hour + k) % HOURS_PER_DAY))).sum();
+        Some(f64::from(ahead) / f64::from(total))
     }
 
     fn inputs(obj: &ObjectView, now_ms: u64) -> Inputs {
@@ -333,6 +364,44 @@ mod tests {
     }
 
     #[test]
+    fn rank_follows_the_hour_of_day_for_objects_with_a_rhythm() {
+        let p = policy();
+        let (mut office, mut evening) = (Obj::new(Tier::Hot), Obj::new(Tier::Hot));
+        for day in 0..8 {
+            let t = day * MS_PER_DAY;
+            office.read_every(&p, t + 9 * MS_PER_HOUR, t + 17 * MS_PER_HOUR, 20 * 60_000);
+            evening.read_every(&p, t + 18 * MS_PER_HOUR, t + 23 * MS_PER_HOUR, 12 * 60_000);
+        }
+        // Same reads a day; at noon the office object ranks first, at
+        // eight in the evening the other.
+        let day8 = 8 * MS_PER_DAY;
+        let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR);
+        assert!(rank(&office, 12) > rank(&evening, 12));
+        assert!(rank(&evening, 20) > rank(&office, 20));
+        // Without a rhythm the rank is the plain one.
+        let mut flat = Obj::new(Tier::Hot);
+        flat.read_every(&p, 0, 2 * MS_PER_DAY, MS_PER_HOUR);
+        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, 2 * MS_PER_DAY));
+        assert!((plain.get() - at.get()).abs() < 0.2, "{plain:?} {at:?}");
+    }
+
+    #[test]
+    fn a_second_read_may_take_spare_room_only() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Cold);
+        let t = 2 * WEEK_MS;
+        o.read(&p, t);
+        assert_eq!(o.decide(&p, t).reason.rule, Rule::Steady);
+        // Read again five days later: too rare for frequency, but if the
+        // hot tier has room to spare, why not.
+        let again = t + 5 * MS_PER_DAY;
+        o.read(&p, again);
+        let d = o.decide(&p, again);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Spare), "{d}");
+        assert_eq!(o.decide(&p, again + 2 * MS_PER_HOUR).reason.rule, Rule::Steady);
+    }
+
+    #[test]
     fn streaming_range_reads_promote_while_the_stream_runs() {
         let p = policy();
         let mut o = Obj::new(Tier::Warm);
@@ -403,7 +472,7 @@ mod tests {
     #[test]
     fn property_every_decision_has_a_reason_that_matches_it() {
         use crate::testing::Prng;
-        let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming];
+        let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming, Rule::Spare];
         let moving_too = [Rule::Frequency, Rule::TimeOfDay, Rule::Decay];
         for seed in 1..=32u64 {
             let mut rng = Prng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));

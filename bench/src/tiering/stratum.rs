@@ -2,7 +2,7 @@
 //! driven by the simulator as the engine will drive them (a decision on
 //! every read, a sweep every hour).
 
-use stratum_tiering::{Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rule, Tier};
+use stratum_tiering::{Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, Rule, Tier};
 
 use crate::tiering::ledger::Ledger;
 use crate::tiering::sim::{place_existing, Arrival, Model};
@@ -44,11 +44,12 @@ impl Stratum {
                 let now_ms = d.reason.inputs.now_ms;
                 self.policy.expected_rank(stats, info.size_bytes, now_ms)
             }
-            _ => self.policy.rank(stats, info.size_bytes),
+            _ => Rank::new(d.reason.scores.rank),
         };
         let mode = match d.reason.rule {
             Rule::Pinned => Mode::Pinned,
             Rule::Spike => Mode::Forced,
+            Rule::Spare => Mode::Spare,
             _ => Mode::Ranked,
         };
         let admission = self.budget.admit(obj, info.size_bytes, d.tier, rank, mode);
@@ -87,7 +88,7 @@ impl Model for Stratum {
             return;
         };
         stats.record(access, self.policy.config());
-        let rank = self.policy.rank(stats, info.size_bytes);
+        let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms);
         self.budget.set_rank(ev.obj, rank);
         let tier = self.budget.tier_of(ev.obj);
         let Some(d) = self.decide(ev.obj, info, tier, ev.ts_ms) else {
@@ -98,7 +99,8 @@ impl Model for Stratum {
         }
     }
 
-    /// Decay and time of day act without a read: look at everyone hourly.
+    /// Decay and time of day act without a read, and ranks follow the hour
+    /// of day: look at everyone hourly.
     fn tick(&mut self, now_ms: u64, trace: &Trace, ledger: &mut Ledger) {
         for k in 0..self.known.len() {
             let obj = self.known[k];
@@ -109,6 +111,7 @@ impl Model for Stratum {
             let Some(d) = self.decide(obj, info, tier, now_ms) else {
                 continue;
             };
+            self.budget.set_rank(obj, Rank::new(d.reason.scores.rank));
             if d.moves() {
                 self.carry_out(obj, info, &d, ledger);
             }
