@@ -66,6 +66,16 @@ impl Framing {
     }
 }
 
+/// What the body's checksum is checked against.
+enum Expected {
+    /// An x-amz-checksum-* header, or the trailer once it came.
+    Value(String),
+    /// Announced in x-amz-trailer; the value comes after the last chunk.
+    Trailer,
+    /// Nothing to check: computed to be stored.
+    Compute,
+}
+
 pub struct Body<'c> {
     conn: &'c mut Conn,
     wire_left: u64,
@@ -73,7 +83,9 @@ pub struct Body<'c> {
     decoded_seen: u64,
     decoder: Option<AwsChunkedDecoder>,
     sha256: Option<(Sha256, String)>,
-    checksum: Option<(ChecksumHasher, Option<String>)>,
+    checksum: Option<(ChecksumHasher, Expected)>,
+    /// The body's checksum once every check passed: to store with the object.
+    checksum_result: Option<(ChecksumAlgo, String)>,
     raw: Vec<u8>,
     out: Vec<u8>,
     finished: bool,
@@ -91,7 +103,7 @@ impl<'c> Body<'c> {
             let mode = ChunkMode::from_payload(&framing.payload).unwrap_or(ChunkMode::Unsigned);
             AwsChunkedDecoder::new(mode, Some(decoded_len))
         });
-        let checksum = framing.header_checksum.map(|(algo, value)| (ChecksumHasher::new(algo), Some(value)));
+        let checksum = framing.header_checksum.map(|(algo, value)| (ChecksumHasher::new(algo), Expected::Value(value)));
         Body {
             conn,
             wire_left: framing.wire_len,
@@ -100,6 +112,7 @@ impl<'c> Body<'c> {
             decoder,
             sha256,
             checksum,
+            checksum_result: None,
             raw: Vec::new(),
             out: Vec::new(),
             finished: framing.wire_len == 0 && !chunked,
@@ -186,7 +199,7 @@ impl<'c> Body<'c> {
                     }
                     if let Some((hasher, expected)) = &mut self.checksum {
                         if hasher.algo() == algo {
-                            *expected = Some(value.clone());
+                            *expected = Expected::Value(value.clone());
                         }
                     }
                 }
@@ -204,25 +217,46 @@ impl<'c> Body<'c> {
                 ));
             }
         }
-        let checksum = self.checksum.take();
-        if let Some((hasher, None)) = &checksum {
+        self.check_checksum()
+    }
+
+    fn check_checksum(&mut self) -> Result<(), S3Error> {
+        let Some((hasher, expected)) = self.checksum.take() else { return Ok(()) };
+        let algo = hasher.algo();
+        let actual = hasher.finalize_base64();
+        match expected {
             // Announced in x-amz-trailer but never sent: nothing vouches for the body.
-            return Err(malformed_trailer(format!(
-                "the {} trailer was announced but not sent",
-                hasher.algo().header_name()
-            )));
-        }
-        if let Some((hasher, Some(expected))) = checksum {
-            let algo = hasher.algo();
-            if hasher.finalize_base64() != expected {
-                return Err(S3Error::new(
-                    "BadDigest",
-                    400,
-                    format!("The {} you specified did not match the calculated checksum.", algo.algorithm_name()),
-                ));
+            Expected::Trailer => {
+                Err(malformed_trailer(format!("the {} trailer was announced but not sent", algo.header_name())))
+            }
+            Expected::Value(claimed) if claimed != actual => Err(S3Error::new(
+                "BadDigest",
+                400,
+                format!("The {} you specified did not match the calculated checksum.", algo.algorithm_name()),
+            )),
+            Expected::Value(_) | Expected::Compute => {
+                self.checksum_result = Some((algo, actual));
+                Ok(())
             }
         }
-        Ok(())
+    }
+
+    /// The algorithm of the checksum this body is checked against or computes.
+    pub fn checksum_algo(&self) -> Option<ChecksumAlgo> {
+        self.checksum.as_ref().map(|(h, _)| h.algo()).or(self.checksum_result.as_ref().map(|(a, _)| *a))
+    }
+
+    /// Computes a checksum the client did not send (a multipart upload's
+    /// algorithm, for the composite checksum).
+    pub fn compute_checksum(&mut self, algo: ChecksumAlgo) {
+        if self.checksum.is_none() {
+            self.checksum = Some((ChecksumHasher::new(algo), Expected::Compute));
+        }
+    }
+
+    /// The body's verified (or computed) checksum, once the body has ended.
+    pub fn checksum(&self) -> Option<&(ChecksumAlgo, String)> {
+        self.checksum_result.as_ref()
     }
 
     /// Prepares to hash a checksum the client announced in
@@ -233,7 +267,7 @@ impl<'c> Body<'c> {
             return;
         }
         if let Some(algo) = header.and_then(|h| ChecksumAlgo::from_header_name(h.trim())) {
-            self.checksum = Some((ChecksumHasher::new(algo), None));
+            self.checksum = Some((ChecksumHasher::new(algo), Expected::Trailer));
         }
     }
 }

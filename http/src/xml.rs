@@ -21,7 +21,7 @@
 //! ```text
 //! let parts = xml::parse_complete_multipart_upload(&body)?;
 //! let body = xml::complete_multipart_upload_result(&xml::CompleteMultipartUploadResult {
-//!     location, bucket, key, etag,
+//!     location, bucket, key, etag, checksum: None,
 //! });
 //! ```
 
@@ -490,6 +490,8 @@ pub struct CompleteMultipartUploadResult {
     pub key: String,
     /// Already quoted, e.g. `"3858f62230ac3c915f300c664312c11f-9"`.
     pub etag: String,
+    /// The composite checksum: algorithm name (`CRC32`) and value (`…-9`).
+    pub checksum: Option<(String, String)>,
 }
 
 pub fn complete_multipart_upload_result(r: &CompleteMultipartUploadResult) -> Vec<u8> {
@@ -499,6 +501,9 @@ pub fn complete_multipart_upload_result(r: &CompleteMultipartUploadResult) -> Ve
     d.text("Bucket", &r.bucket);
     d.text("Key", &r.key);
     d.text("ETag", &r.etag);
+    if let Some((algorithm, value)) = &r.checksum {
+        d.text(&format!("Checksum{algorithm}"), value);
+    }
     d.finish(ROOT)
 }
 
@@ -1484,7 +1489,9 @@ mod tests {
             bucket: "Example-Bucket".into(),
             key: "Example-Object".into(),
             etag: "\"3858f62230ac3c915f300c664312c11f-9\"".into(),
+            checksum: Some(("CRC32".into(), "AAAAAA==-9".into())),
         });
+        assert!(doc_str(&b).contains("<ChecksumCRC32>AAAAAA==-9</ChecksumCRC32>"));
         assert!(doc_str(&b).contains("<ETag>&quot;3858f62230ac3c915f300c664312c11f-9&quot;</ETag>"));
 
         let owner = Owner { id: "i".into(), display_name: "d".into() };

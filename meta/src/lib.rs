@@ -18,6 +18,7 @@
 //! # Ok::<(), stratum_meta::MetaError>(())
 //! ```
 
+mod composite;
 mod error;
 mod keys;
 pub mod limits;

@@ -329,6 +329,8 @@ fn assemble_object(upload: UploadRecord, chosen: &[PartRecord], modified_ms: i64
         user_meta: upload.user_meta,
         segments: chosen.iter().map(|p| Segment { volume: p.volume, size: p.size }).collect(),
         tags: upload.tags,
-        checksum: None,
+        checksum: upload
+            .checksum_algorithm
+            .and_then(|algo| crate::composite::composite_checksum(&algo, chosen).map(|value| (algo, value))),
     }
 }

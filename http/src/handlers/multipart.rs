@@ -3,10 +3,11 @@
 
 use stratum_engine::{PartRecord, UploadRecord};
 
+use crate::aws_chunked::ChecksumAlgo;
 use crate::body::Body;
 use crate::ctx::{now_ms, owner, Ctx};
 use crate::error::S3Error;
-use crate::handlers::object::{receive_volume, ObjectMeta};
+use crate::handlers::object::{receive_volume, with_checksum, ObjectMeta};
 use crate::handlers::{object_of, param_count, quoted};
 use crate::request::Request;
 use crate::response::Response;
@@ -23,17 +24,27 @@ fn upload_id(req: &Request) -> Result<&str, S3Error> {
 pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
     let (bucket, key) = object_of(req)?;
     let meta = ObjectMeta::from_request(req)?;
+    let checksum_algo = match req.header("x-amz-checksum-algorithm") {
+        None => None,
+        Some(name) => Some(ChecksumAlgo::from_algorithm_name(name).ok_or_else(|| {
+            S3Error::invalid_request("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+        })?),
+    };
     let record = UploadRecord {
         initiated_ms: now_ms(),
         content_type: meta.content_type,
         headers: meta.headers,
         user_meta: meta.user_meta,
         tags: Vec::new(),
-        checksum_algorithm: None,
+        checksum_algorithm: checksum_algo.map(|a| a.algorithm_name().to_owned()),
     };
     let upload_id = ctx.store.create_upload(bucket, key, record).await?;
     let result = xml::InitiateMultipartUploadResult { bucket: bucket.to_owned(), key: key.to_owned(), upload_id };
-    Ok(Response::xml(xml::initiate_multipart_upload_result(&result)))
+    let resp = Response::xml(xml::initiate_multipart_upload_result(&result));
+    Ok(match checksum_algo {
+        Some(algo) => resp.header("x-amz-checksum-algorithm", algo.algorithm_name()),
+        None => resp,
+    })
 }
 
 pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
@@ -47,11 +58,11 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
             S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
                 .with("ArgumentName", "partNumber")
         })?;
-    // Refuse before reading a body that could never be committed.
-    if !ctx.store.upload_exists(bucket, key, upload_id).await? {
-        return Err(stratum_engine::EngineError::NoSuchUpload.into());
-    }
-    let volume = receive_volume(ctx, req, body).await?;
+    // Refuse before reading a body that could never be committed; the
+    // upload's record says which checksum each part needs.
+    let (upload, _) = ctx.store.list_parts(bucket, key, upload_id, PART_NUMBER_MAX, 0).await?;
+    let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
+    let volume = receive_volume(ctx, req, body, algo).await?;
     let etag = hex::encode(volume.md5);
     let part = PartRecord {
         part_number,
@@ -59,10 +70,10 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
         size: volume.size,
         modified_ms: now_ms(),
         volume: volume.vref,
-        checksum: None,
+        checksum: body.checksum().map(|(_, value)| value.clone()),
     };
     ctx.store.put_part(bucket, key, upload_id, part, volume).await?;
-    Ok(Response::ok().header("etag", quoted(&etag)))
+    Ok(with_checksum(Response::ok().header("etag", quoted(&etag)), body.checksum()))
 }
 
 pub async fn complete_multipart_upload(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
@@ -77,6 +88,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, req: &Request, body: &mut Body
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         etag: quoted(&record.etag),
+        checksum: record.checksum.clone(),
     };
     Ok(Response::xml(xml::complete_multipart_upload_result(&result)))
 }

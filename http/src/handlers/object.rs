@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use stratum_engine::{ObjectRecord, SealedVolume, VolumeWriter};
 
+use crate::aws_chunked::ChecksumAlgo;
 use crate::body::Body;
 use crate::conditional::{evaluate, Conditions, Outcome};
 use crate::ctx::{now_ms, Ctx};
@@ -95,8 +96,14 @@ pub fn content_md5(req: &Request) -> Result<Option<[u8; 16]>, S3Error> {
 
 /// Streams a request body into a new volume on this core and seals it.
 /// Checks Content-MD5 and every body check before sealing, so a rejected
-/// body leaves nothing behind.
-pub async fn receive_volume(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<SealedVolume, S3Error> {
+/// body leaves nothing behind. With `checksum`, the body's checksum of that
+/// algorithm is computed when the client sent none (a multipart part).
+pub async fn receive_volume(
+    ctx: &Ctx,
+    req: &Request,
+    body: &mut Body<'_>,
+    checksum: Option<ChecksumAlgo>,
+) -> Result<SealedVolume, S3Error> {
     let expected_md5 = content_md5(req)?;
     if body.len() > PUT_SIZE_MAX_BYTES {
         return Err(S3Error::new(
@@ -108,6 +115,18 @@ pub async fn receive_volume(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Re
         .with("MaxSizeAllowed", PUT_SIZE_MAX_BYTES.to_string()));
     }
     body.expect_trailer_checksum(req.header("x-amz-trailer"));
+    if let Some(algo) = checksum {
+        match body.checksum_algo() {
+            Some(sent) if sent != algo => {
+                return Err(S3Error::invalid_request(format!(
+                    "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                    algo.algorithm_name().to_ascii_lowercase(),
+                    sent.algorithm_name().to_ascii_lowercase()
+                )))
+            }
+            _ => body.compute_checksum(algo),
+        }
+    }
     let mut writer = ctx.store.new_volume(body.len()).await?;
     match fill(&mut writer, body).await {
         Ok(()) => {}
@@ -134,10 +153,33 @@ pub async fn put_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result
     let (bucket, key) = object_of(req)?;
     ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
     let meta = ObjectMeta::from_request(req)?;
-    let volume = receive_volume(ctx, req, body).await?;
-    let record = meta.into_record(hex::encode(volume.md5), volume.size);
+    let volume = receive_volume(ctx, req, body, None).await?;
+    let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
+    record.checksum = body.checksum().map(|(algo, value)| (algo.algorithm_name().to_owned(), value.clone()));
     let stored = ctx.store.put_object(bucket, key, record, volume).await?;
-    Ok(Response::ok().header("etag", quoted(&stored.etag)))
+    Ok(with_checksum(Response::ok().header("etag", quoted(&stored.etag)), body.checksum()))
+}
+
+/// Echoes the checksum of a stored body, as S3 answers PUT and UploadPart.
+pub fn with_checksum(resp: Response, checksum: Option<&(ChecksumAlgo, String)>) -> Response {
+    match checksum {
+        Some((algo, value)) => resp.header(algo.header_name(), value.clone()),
+        None => resp,
+    }
+}
+
+/// `x-amz-checksum-mode: ENABLED` asks for the stored checksum; S3 gives it
+/// only for the whole object (a range has no stored checksum).
+fn object_checksum(mut resp: Response, req: &Request, record: &ObjectRecord) -> Response {
+    let asked = req.header("x-amz-checksum-mode").is_some_and(|m| m.trim().eq_ignore_ascii_case("ENABLED"));
+    let Some((name, value)) = record.checksum.as_ref().filter(|_| asked && resp.status == 200) else {
+        return resp;
+    };
+    if let Some(algo) = ChecksumAlgo::from_algorithm_name(name) {
+        let kind = if value.contains('-') { "COMPOSITE" } else { "FULL_OBJECT" };
+        resp = resp.header(algo.header_name(), value.clone()).header("x-amz-checksum-type", kind);
+    }
+    resp
 }
 
 /// The headers describing an object, as GET and HEAD return them.
@@ -223,6 +265,7 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
         }
     };
     let len = end - start;
+    let resp = object_checksum(resp, req, &record);
     if head_only {
         return Ok(resp.with_body(ResponseBody::HeadOnly { len }));
     }
@@ -281,7 +324,9 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
     }
     let volume = writer.seal().await?;
     // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
-    let record = meta.into_record(hex::encode(volume.md5), volume.size);
+    let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
+    // Same bytes, same full-object checksum; a composite one described the source's parts.
+    record.checksum = source.checksum.clone().filter(|(_, value)| !value.contains('-'));
     let stored = ctx.store.put_object(bucket, key, record, volume).await?;
     let result = xml::CopyResult { etag: quoted(&stored.etag), last_modified_ms: stored.modified_ms };
     Ok(Response::xml(xml::copy_object_result(&result)))
