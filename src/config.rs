@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
+use stratum_engine::{Scheme, Tier, TierConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA: &str = "./data";
@@ -24,9 +25,9 @@ pub struct ServeArgs {
     /// A stratum.toml with any of the keys below (flags and env vars win).
     #[arg(long, env = "STRATUM_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Data directory [default: ./data]
-    #[arg(long, env = "STRATUM_DATA")]
-    pub data: Option<PathBuf>,
+    /// Data directory; repeat for several disks of the hot tier [default: ./data]
+    #[arg(long, env = "STRATUM_DATA", value_delimiter = ',')]
+    pub data: Vec<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:9000]
     #[arg(long, env = "STRATUM_LISTEN")]
     pub listen: Option<String>,
@@ -43,23 +44,52 @@ pub struct ServeArgs {
     /// Region reported to clients [default: us-east-1]
     #[arg(long, env = "STRATUM_REGION")]
     pub region: Option<String>,
+    /// Accept unsigned requests as the one account (local development; loopback only)
+    #[arg(long, env = "STRATUM_ANONYMOUS")]
+    pub anonymous: bool,
+    /// Allow --anonymous on a non-loopback address: anyone who reaches it can read and write
+    #[arg(long, env = "STRATUM_ANONYMOUS_FORCE")]
+    pub anonymous_force: bool,
+}
+
+/// `data = "/d1"` or `data = ["/d1", "/d2"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DataDirs {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+/// `[tiers.warm] disks = [...]`, `scheme = "4+2"` (default: by disk count).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierFile {
+    disks: Vec<PathBuf>,
+    scheme: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    data: Option<PathBuf>,
+    data: Option<DataDirs>,
+    tiers: Option<std::collections::BTreeMap<String, TierFile>>,
+    inline_max_bytes: Option<usize>,
     listen: Option<String>,
     cores: Option<usize>,
     access_key: Option<String>,
     secret_key: Option<String>,
     log_format: Option<LogFormat>,
     region: Option<String>,
+    anonymous: Option<bool>,
+    anonymous_force: Option<bool>,
 }
 
 #[derive(Debug)]
 pub struct Config {
+    /// The first hot disk: metadata lives there.
     pub data: PathBuf,
+    pub tiers: Vec<TierConfig>,
+    pub inline_max_bytes: usize,
     pub listen: SocketAddr,
     pub cores: usize,
     pub access_key: String,
@@ -68,6 +98,8 @@ pub struct Config {
     pub dev_credentials: bool,
     pub log_format: LogFormat,
     pub region: String,
+    /// Unsigned requests are accepted (signed ones are still verified).
+    pub anonymous: bool,
 }
 
 impl Config {
@@ -87,11 +119,22 @@ impl Config {
         if cores == 0 {
             return Err("--cores must be at least 1".into());
         }
+        let anonymous = args.anonymous || file.anonymous.unwrap_or(false);
+        let anonymous_force = args.anonymous_force || file.anonymous_force.unwrap_or(false);
+        if anonymous && !anonymous_force && !listen.ip().is_loopback() {
+            return Err(format!(
+                "refusing --anonymous on {listen}: anyone who reaches it could read and write every bucket; \
+                 listen on loopback, or add --anonymous-force if that is what you mean"
+            ));
+        }
         let access_key = args.access_key.or(file.access_key);
         let secret_key = args.secret_key.or(file.secret_key);
         let (access_key, secret_key, dev_credentials) = match (access_key, secret_key) {
             (Some(a), Some(s)) if !a.is_empty() && !s.is_empty() => (a, s, false),
-            (None, None) if listen.ip().is_loopback() => (DEV_CREDENTIAL.to_owned(), DEV_CREDENTIAL.to_owned(), true),
+            // Anonymous mode is open anyway: signed clients may use the dev key too.
+            (None, None) if listen.ip().is_loopback() || anonymous => {
+                (DEV_CREDENTIAL.to_owned(), DEV_CREDENTIAL.to_owned(), true)
+            }
             (None, None) => {
                 return Err(format!(
                     "refusing to listen on {listen} without credentials: set --access-key and --secret-key \
@@ -100,8 +143,16 @@ impl Config {
             }
             _ => return Err("set both --access-key and --secret-key, non-empty".into()),
         };
+        let tiers = resolve_tiers(args.data, file.data, file.tiers)?;
+        let data = tiers.first().and_then(|t| t.disks.first()).cloned().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+        let inline_max_bytes = file.inline_max_bytes.unwrap_or(stratum_engine::limits::INLINE_MAX_BYTES);
+        if inline_max_bytes > stratum_engine::limits::INLINE_MAX_BYTES {
+            return Err(format!("inline_max_bytes may be at most {}", stratum_engine::limits::INLINE_MAX_BYTES));
+        }
         Ok(Config {
-            data: args.data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
+            data,
+            tiers,
+            inline_max_bytes,
             listen,
             cores,
             access_key,
@@ -109,8 +160,48 @@ impl Config {
             dev_credentials,
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Human),
             region: args.region.or(file.region).unwrap_or_else(|| "us-east-1".to_owned()),
+            anonymous,
         })
     }
+}
+
+/// The hot tier's disks come from `--data` (or `data` in the file), else
+/// `[tiers.hot]`, else `./data`; warm and cold only from `[tiers.*]`.
+fn resolve_tiers(
+    flags: Vec<PathBuf>,
+    data: Option<DataDirs>,
+    tiers: Option<std::collections::BTreeMap<String, TierFile>>,
+) -> Result<Vec<TierConfig>, String> {
+    let mut out: Vec<TierConfig> = Vec::new();
+    for (name, t) in tiers.unwrap_or_default() {
+        let tier = Tier::parse(&name).ok_or_else(|| format!("unknown tier {name:?} (hot, warm, cold)"))?;
+        let scheme = match t.scheme {
+            Some(s) => Some(Scheme::parse(&s).ok_or_else(|| format!("tier {name}: scheme {s:?} is not like \"4+2\""))?),
+            None => None,
+        };
+        if t.disks.is_empty() {
+            return Err(format!("tier {name} has no disks"));
+        }
+        out.push(TierConfig { tier, disks: t.disks, scheme });
+    }
+    let hot_disks = if !flags.is_empty() {
+        Some(flags)
+    } else {
+        data.map(|d| match d {
+            DataDirs::One(p) => vec![p],
+            DataDirs::Many(v) => v,
+        })
+    };
+    match (hot_disks, out.iter_mut().find(|t| t.tier == Tier::Hot)) {
+        (Some(disks), Some(hot)) => hot.disks = disks,
+        (Some(disks), None) => out.push(TierConfig { tier: Tier::Hot, disks, scheme: None }),
+        (None, Some(_)) => {}
+        (None, None) => {
+            out.push(TierConfig { tier: Tier::Hot, disks: vec![PathBuf::from(DEFAULT_DATA)], scheme: None })
+        }
+    }
+    out.sort_by_key(|t| t.tier);
+    Ok(out)
 }
 
 fn available_cores() -> usize {
@@ -124,14 +215,32 @@ mod tests {
     fn args(listen: Option<&str>, keys: Option<(&str, &str)>) -> ServeArgs {
         ServeArgs {
             config: None,
-            data: None,
+            data: Vec::new(),
             listen: listen.map(str::to_owned),
             cores: Some(1),
             access_key: keys.map(|k| k.0.to_owned()),
             secret_key: keys.map(|k| k.1.to_owned()),
             log_format: None,
             region: None,
+            anonymous: false,
+            anonymous_force: false,
         }
+    }
+
+    #[test]
+    fn anonymous_is_loopback_only_unless_forced() {
+        let mut a = args(None, None);
+        a.anonymous = true;
+        assert!(Config::resolve(a).expect("loopback resolves").anonymous);
+        let mut a = args(Some("0.0.0.0:9000"), None);
+        a.anonymous = true;
+        let e = Config::resolve(a).expect_err("refused");
+        assert!(e.contains("--anonymous-force"), "{e}");
+        let mut a = args(Some("0.0.0.0:9000"), None);
+        a.anonymous = true;
+        a.anonymous_force = true;
+        let c = Config::resolve(a).expect("forced");
+        assert!(c.anonymous && c.dev_credentials);
     }
 
     #[test]

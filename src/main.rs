@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use glommio::{LocalExecutorBuilder, Placement};
-use stratum_engine::{mesh, Node, Store};
+use stratum_engine::{mesh, Node, NodeConfig, Store};
 use stratum_http::sigv4::Credentials;
 use stratum_http::{serve_connection, Ctx, HttpConfig};
 
@@ -63,14 +63,22 @@ fn init_logging(format: LogFormat) {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    if config.anonymous {
+        tracing::warn!(listen = %config.listen, "anonymous mode: unsigned requests may read and write every bucket");
+    }
     if config.dev_credentials {
         tracing::warn!(
             "no credentials configured: using access key and secret key \"{}\" (loopback only)",
             config::DEV_CREDENTIAL
         );
     }
-    let node = Node::open(&config.data, config.cores)
-        .map_err(|e| format!("cannot open data directory {}: {e}", config.data.display()))?;
+    let node_config =
+        NodeConfig { tiers: config.tiers.clone(), cores: config.cores, inline_max_bytes: config.inline_max_bytes };
+    let node =
+        Node::open(&node_config).map_err(|e| format!("cannot open data directory {}: {e}", config.data.display()))?;
+    for tier in node.tiers() {
+        tracing::info!(tier = tier.tier.name(), disks = tier.disks.len(), scheme = %tier.scheme, "tier");
+    }
     if node.temp_files_removed > 0 {
         tracing::info!(count = node.temp_files_removed, "removed temp files of interrupted writes");
     }
@@ -81,6 +89,7 @@ fn serve(config: Config) -> Result<(), String> {
     let http = Arc::new(HttpConfig {
         credentials: vec![Credentials { access_key: config.access_key.clone(), secret_key: config.secret_key.clone() }],
         region: config.region.clone(),
+        anonymous: config.anonymous,
     });
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let drained = Arc::new(AtomicUsize::new(0));
@@ -94,6 +103,7 @@ fn serve(config: Config) -> Result<(), String> {
             .spawn(move || async move {
                 let store = Store::new(node, core);
                 store.join_mesh(ends).await;
+                store.spawn_housekeeping();
                 let ctx = Rc::new(Ctx { store, config: http, in_flight: 0.into(), shutting_down });
                 run_core(ctx, listen, core, cores, drained).await
             })
@@ -109,6 +119,8 @@ fn serve(config: Config) -> Result<(), String> {
             Err(e) => failed = Some(format!("core stopped: {e}")),
         }
     }
+    // No reader is left: volumes freed in the last seconds can go now.
+    stratum_engine::remove_volumes(&node, &node.take_freed(true));
     drop(node);
     match failed {
         Some(e) => Err(e),

@@ -14,14 +14,14 @@ type Waiter = oneshot::Sender<Result<Applied>>;
 
 pub struct Committer {
     partition: Arc<Partition>,
-    data_dir: std::path::PathBuf,
+    node: Arc<crate::Node>,
     queue: RefCell<Vec<(Op, Waiter)>>,
     running: Cell<bool>,
 }
 
 impl Committer {
-    pub fn new(partition: Arc<Partition>, data_dir: std::path::PathBuf) -> Rc<Self> {
-        Rc::new(Self { partition, data_dir, queue: RefCell::new(Vec::new()), running: Cell::new(false) })
+    pub fn new(partition: Arc<Partition>, node: Arc<crate::Node>) -> Rc<Self> {
+        Rc::new(Self { partition, node, queue: RefCell::new(Vec::new()), running: Cell::new(false) })
     }
 
     /// Applies `op` durably. Volumes it frees are removed after the commit.
@@ -43,13 +43,13 @@ impl Committer {
             }
             let (ops, waiters): (Vec<Op>, Vec<Waiter>) = batch.into_iter().unzip();
             let partition = self.partition.clone();
-            let data_dir = self.data_dir.clone();
+            let node = self.node.clone();
             // fjall blocks (and fsyncs): run it off the reactor.
             let outcome = glommio::executor()
                 .spawn_blocking(move || {
                     let results = partition.apply_group(ops)?;
                     for applied in results.iter().flatten() {
-                        remove_volumes(&data_dir, &applied.freed);
+                        node.free_later(applied.freed.clone());
                     }
                     Ok::<_, stratum_meta::MetaError>(results)
                 })
@@ -74,12 +74,15 @@ impl Committer {
 
 /// Removes volumes no longer referenced. A failure leaves an orphan file,
 /// never a dangling reference, so it is logged and not returned.
-pub fn remove_volumes(data_dir: &std::path::Path, volumes: &[VolumeRef]) {
+pub fn remove_volumes(node: &crate::Node, volumes: &[VolumeRef]) {
     for vref in volumes {
-        let path = crate::slice::Slice::at(data_dir, vref).volume_path(vref.id);
-        if let Err(e) = std::fs::remove_file(&path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %path.display(), error = %e, "could not remove freed volume");
+        for (shard, disk_id) in vref.disks.iter().enumerate() {
+            let Some(disk) = node.disk(*disk_id) else { continue };
+            let path = disk.shard_path(vref.slice, vref.id, shard);
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), error = %e, "could not remove freed shard");
+                }
             }
         }
     }

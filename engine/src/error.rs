@@ -27,6 +27,8 @@ pub enum EngineError {
     Corrupt { volume: String, block: u64 },
     #[error("metadata: {0}")]
     Meta(MetaError),
+    #[error("not enough healthy disks in the tier for its erasure scheme")]
+    InsufficientDisks,
     #[error("core {0} is not answering")]
     CoreUnavailable(usize),
 }

@@ -11,29 +11,34 @@
 //! `Store` is `!Send` and lives on its core's glommio executor.
 //!
 //! ```ignore
-//! let node = Node::open("./data".as_ref(), cores)?;          // once, on the main thread
+//! let node = Node::open(&NodeConfig::single("./data".as_ref(), cores))?; // once, on the main thread
 //! let store = Store::new(node.clone(), core);                // on each core
 //! store.join_mesh(mesh_ends).await;
-//! let mut volume = store.new_volume(body_len).await?;
+//! let mut volume = store.new_volume()?;
 //! volume.write(&body).await?;
 //! store.put_object("bucket", "key", record, volume.seal().await?).await?;
 //! ```
 
 mod commit;
+pub mod disk;
 pub mod error;
+pub mod layout;
 pub mod limits;
 pub mod mesh;
 mod node;
 mod reader;
-mod slice;
+pub mod shard;
 mod store;
+pub mod tier;
 pub mod volume;
 
+pub use commit::remove_volumes;
 pub use error::{EngineError, Result};
-pub use node::Node;
+pub use node::{Node, NodeConfig};
 pub use reader::ObjectReader;
 pub use store::{ListRequest, Store};
 pub use stratum_meta::{
     BucketRecord, CorsRule, ListEntry, ListPage, ObjectRecord, PartRecord, UploadEntry, UploadRecord,
 };
+pub use tier::{Scheme, Tier, TierConfig};
 pub use volume::{SealedVolume, VolumeWriter};

@@ -7,11 +7,17 @@ pub const BLOCK_SIZE_BYTES: u32 = 64 * 1024;
 pub const ALIGN_BYTES: u64 = 4096;
 /// The shard file header occupies the first aligned page.
 pub const HEADER_BYTES: u64 = ALIGN_BYTES;
-/// Size of one write to a shard file, and of one read when streaming a body.
-pub const STRIPE_BYTES: usize = 1024 * 1024;
-/// Largest object or part body we accept (S3's single PUT limit).
-pub const VOLUME_SIZE_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+/// Write buffer per shard file (four blocks: a 6+2 PUT holds 2 MiB).
+pub const SHARD_BUFFER_BYTES: usize = 256 * 1024;
+/// Object bytes per chunk when streaming a body out.
+pub const READ_CHUNK_BYTES: u64 = 1024 * 1024;
+/// Bodies up to this size live inside their metadata record: one durable
+/// write, no shard files. It is also at most one stripe of any scheme.
+pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 
-const _: () = assert!((STRIPE_BYTES as u64).is_multiple_of(ALIGN_BYTES));
-const _: () = assert!(STRIPE_BYTES.is_multiple_of(BLOCK_SIZE_BYTES as usize));
+/// How long a freed volume's files outlive the commit that freed them.
+pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+const _: () = assert!((SHARD_BUFFER_BYTES as u64).is_multiple_of(ALIGN_BYTES));
 const _: () = assert!((BLOCK_SIZE_BYTES as u64).is_multiple_of(ALIGN_BYTES));
+const _: () = assert!(INLINE_MAX_BYTES <= BLOCK_SIZE_BYTES as usize);

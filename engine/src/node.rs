@@ -1,62 +1,170 @@
-//! What all cores of a node share: the data directory, the metadata
-//! partitions, and the bucket table (small, read on every request).
+//! What all cores of a node share: the disks and tiers, the metadata
+//! partitions, the bucket table (small, read on every request) and counters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use stratum_meta::{partition_of_bucket, partition_of_object, BucketRecord, Partition};
 
+use crate::disk::{read_id, write_id, Disk};
 use crate::error::{EngineError, Result};
-use crate::slice::Slice;
+use crate::tier::{Scheme, Tier, TierConfig};
 
 const FORMAT_FILE: &str = "stratum.format";
 const FORMAT_LINE: &str = "stratum data v1";
 
+/// How the node is laid out on its disks.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The first disk of the hot tier also holds the metadata.
+    pub tiers: Vec<TierConfig>,
+    pub cores: usize,
+    /// Bodies up to this size live inside their metadata record.
+    pub inline_max_bytes: usize,
+}
+
+impl NodeConfig {
+    /// One data directory, the hot tier, default scheme.
+    pub fn single(data: &Path, cores: usize) -> NodeConfig {
+        NodeConfig {
+            tiers: vec![TierConfig { tier: Tier::Hot, disks: vec![data.to_owned()], scheme: None }],
+            cores,
+            inline_max_bytes: crate::limits::INLINE_MAX_BYTES,
+        }
+    }
+}
+
+pub struct TierState {
+    pub tier: Tier,
+    pub disks: Vec<u32>,
+    pub scheme: Scheme,
+}
+
+/// Event counters, exported by the admin and metrics endpoints.
+#[derive(Default)]
+pub struct Counters {
+    /// Stripes rebuilt from parity during reads.
+    pub reconstructed_stripes: AtomicU64,
+    /// Reads that failed because more shards were damaged than parity covers.
+    pub unrecoverable_reads: AtomicU64,
+    /// Blocks whose crc32c did not match.
+    pub corrupt_blocks: AtomicU64,
+    /// Bytes read from disk, and bytes served, for read amplification.
+    pub disk_read_bytes: AtomicU64,
+    pub served_bytes: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 pub struct Node {
-    data_dir: PathBuf,
+    primary: PathBuf,
     cores: usize,
     partitions: Vec<Arc<Partition>>,
     buckets: RwLock<BTreeMap<String, BucketRecord>>,
+    disks: BTreeMap<u32, Arc<Disk>>,
+    tiers: Vec<TierState>,
+    inline_max_bytes: usize,
+    pub counters: Counters,
+    /// Readers of each volume id: its files are not removed while held.
+    in_use: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
+    /// Volumes freed by commits, with when: removed after a grace period.
+    freed: std::sync::Mutex<Vec<(std::time::Instant, stratum_meta::VolumeRef)>>,
+    /// Volumes a read had to reconstruct, waiting for the scrubber to repair.
+    repairs: std::sync::Mutex<std::collections::VecDeque<(stratum_meta::VolumeRef, u64)>>,
     /// Temp files of interrupted writes removed at start-up.
     pub temp_files_removed: usize,
 }
 
 impl Node {
-    /// Opens (or creates) a data directory for `cores` cores. The number of
-    /// metadata partitions is fixed when the directory is created; with a
-    /// different core count later, partition `p` is served by core `p % cores`.
-    pub fn open(data_dir: &Path, cores: usize) -> Result<Arc<Node>> {
-        std::fs::create_dir_all(data_dir)?;
-        let partition_count = read_or_create_format(data_dir, cores)?;
+    /// Opens (or creates) a node. The number of metadata partitions is fixed
+    /// when the node is created; with a different core count later, partition
+    /// `p` is served by core `p % cores`.
+    pub fn open(config: &NodeConfig) -> Result<Arc<Node>> {
+        let primary = config
+            .tiers
+            .iter()
+            .find(|t| t.tier == Tier::Hot)
+            .and_then(|t| t.disks.first())
+            .ok_or_else(|| EngineError::Io(std::io::Error::other("the hot tier needs at least one disk")))?
+            .clone();
+        std::fs::create_dir_all(&primary)?;
+        let format = read_format(&primary)?;
+        let partition_count = format.as_ref().map_or(config.cores, |f| f.partitions);
+        let known = format.map(|f| f.disks).unwrap_or_default();
+        let (disks, tiers) = open_disks(config, &known)?;
+        write_format(&primary, partition_count, &disks)?;
+
         let mut partitions = Vec::with_capacity(partition_count);
         let mut buckets = BTreeMap::new();
         for p in 0..partition_count {
-            let partition = Partition::open(&data_dir.join("meta").join(format!("p{p}")))?;
+            let partition = Partition::open(&primary.join("meta").join(format!("p{p}")))?;
             for bucket in partition.buckets()? {
                 buckets.insert(bucket.name.clone(), bucket);
             }
             partitions.push(Arc::new(partition));
         }
         let mut temp_files_removed = 0;
-        for core in 0..cores.max(existing_slices(data_dir)?) {
-            temp_files_removed += Slice::new(data_dir, core).prepare()?;
+        for disk in disks.values().filter(|d| !d.is_faulty()) {
+            let mut slices: Vec<u16> = (0..config.cores as u16).collect();
+            slices.extend(disk.slices()?);
+            slices.sort_unstable();
+            slices.dedup();
+            for core in slices {
+                match disk.prepare_slice(core) {
+                    Ok(n) => temp_files_removed += n,
+                    Err(e) => disk.mark_faulty(&format!("cannot prepare core-{core}: {e}")),
+                }
+            }
         }
         Ok(Arc::new(Node {
-            data_dir: data_dir.to_owned(),
-            cores,
+            primary,
+            cores: config.cores,
             partitions,
             buckets: RwLock::new(buckets),
+            disks,
+            tiers,
+            inline_max_bytes: config.inline_max_bytes,
+            counters: Counters::default(),
+            repairs: Default::default(),
+            in_use: Default::default(),
+            freed: Default::default(),
             temp_files_removed,
         }))
     }
 
+    /// The directory holding the metadata (the first hot disk).
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        &self.primary
     }
 
     pub fn cores(&self) -> usize {
         self.cores
+    }
+
+    pub fn inline_max_bytes(&self) -> usize {
+        self.inline_max_bytes
+    }
+
+    pub fn disk(&self, id: u32) -> Option<&Arc<Disk>> {
+        self.disks.get(&id)
+    }
+
+    pub fn disks(&self) -> impl Iterator<Item = &Arc<Disk>> {
+        self.disks.values()
+    }
+
+    pub fn tier(&self, tier: Tier) -> Option<&TierState> {
+        self.tiers.iter().find(|t| t.tier == tier)
+    }
+
+    pub fn tiers(&self) -> &[TierState] {
+        &self.tiers
     }
 
     pub fn partition(&self, p: usize) -> Option<&Arc<Partition>> {
@@ -87,6 +195,67 @@ impl Node {
         self.buckets.read().map(|b| b.values().cloned().collect()).unwrap_or_default()
     }
 
+    /// Marks volumes as being read, so a concurrent overwrite or delete does
+    /// not remove their files under the reader.
+    pub(crate) fn hold(&self, ids: &[u64]) {
+        if let Ok(mut held) = self.in_use.lock() {
+            for id in ids {
+                *held.entry(*id).or_default() += 1;
+            }
+        }
+    }
+
+    pub(crate) fn release(&self, ids: &[u64]) {
+        if let Ok(mut held) = self.in_use.lock() {
+            for id in ids {
+                if let Some(n) = held.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        held.remove(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues volumes that a commit unreferenced. Their files stay for a
+    /// grace period (a GET may have looked the old record up a moment ago)
+    /// and while any reader holds them.
+    pub(crate) fn free_later(&self, volumes: Vec<stratum_meta::VolumeRef>) {
+        if volumes.is_empty() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if let Ok(mut freed) = self.freed.lock() {
+            freed.extend(volumes.into_iter().map(|v| (now, v)));
+        }
+    }
+
+    /// Takes the freed volumes whose files can go now (`all`: every one, at shutdown).
+    pub fn take_freed(&self, all: bool) -> Vec<stratum_meta::VolumeRef> {
+        let held = self.in_use.lock().map(|h| h.keys().copied().collect::<std::collections::HashSet<u64>>());
+        let (Ok(held), Ok(mut freed)) = (held, self.freed.lock()) else { return Vec::new() };
+        let now = std::time::Instant::now();
+        let (ready, waiting): (Vec<_>, Vec<_>) = freed.drain(..).partition(|(at, v)| {
+            all || (now.duration_since(*at) >= crate::limits::FREE_GRACE && !held.contains(&v.id))
+        });
+        *freed = waiting;
+        ready.into_iter().map(|(_, v)| v).collect()
+    }
+
+    pub(crate) fn queue_repair(&self, vref: stratum_meta::VolumeRef, size: u64) {
+        if let Ok(mut q) = self.repairs.lock() {
+            if !q.iter().any(|(v, _)| v.id == vref.id) {
+                q.push_back((vref, size));
+            }
+        }
+    }
+
+    /// Takes the volumes queued for repair.
+    pub fn take_repairs(&self) -> Vec<(stratum_meta::VolumeRef, u64)> {
+        self.repairs.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default()
+    }
+
     pub(crate) fn remember_bucket(&self, record: BucketRecord) {
         if let Ok(mut b) = self.buckets.write() {
             b.insert(record.name.clone(), record);
@@ -100,42 +269,102 @@ impl Node {
     }
 }
 
-fn read_or_create_format(data_dir: &Path, cores: usize) -> Result<usize> {
-    let path = data_dir.join(FORMAT_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse_format(&text).ok_or_else(|| {
-            EngineError::Io(std::io::Error::other(format!("{} is not a Stratum format file", path.display())))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let text = format!("{FORMAT_LINE}\npartitions={cores}\n");
-            let tmp = data_dir.join(format!("{FORMAT_FILE}.tmp"));
-            std::fs::write(&tmp, text)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(data_dir)?.sync_all()?;
-            Ok(cores)
-        }
-        Err(e) => Err(e.into()),
-    }
+struct Format {
+    partitions: usize,
+    /// Disk paths the node has used, by id.
+    disks: BTreeMap<PathBuf, u32>,
 }
 
-fn parse_format(text: &str) -> Option<usize> {
+fn read_format(primary: &Path) -> Result<Option<Format>> {
+    let path = primary.join(FORMAT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    parse_format(&text).map(Some).ok_or_else(|| {
+        EngineError::Io(std::io::Error::other(format!("{} is not a Stratum format file", path.display())))
+    })
+}
+
+fn parse_format(text: &str) -> Option<Format> {
     let mut lines = text.lines();
-    if lines.next()? != FORMAT_LINE {
-        return None;
-    }
-    lines.find_map(|l| l.strip_prefix("partitions=")).and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0)
-}
-
-fn existing_slices(data_dir: &Path) -> Result<usize> {
-    let mut count = 0;
-    for entry in std::fs::read_dir(data_dir)? {
-        let name = entry?.file_name();
-        if let Some(n) = name.to_str().and_then(|n| n.strip_prefix("core-")).and_then(|n| n.parse::<usize>().ok()) {
-            count = count.max(n + 1);
+    (lines.next()? == FORMAT_LINE).then_some(())?;
+    let mut partitions = None;
+    let mut disks = BTreeMap::new();
+    for line in lines {
+        if let Some(n) = line.strip_prefix("partitions=") {
+            partitions = n.trim().parse().ok().filter(|n| *n > 0);
+        } else if let Some(rest) = line.strip_prefix("disk ") {
+            let (id, path) = rest.split_once(' ')?;
+            disks.insert(PathBuf::from(path), id.parse().ok()?);
         }
     }
-    Ok(count)
+    Some(Format { partitions: partitions?, disks })
+}
+
+fn write_format(primary: &Path, partitions: usize, disks: &BTreeMap<u32, Arc<Disk>>) -> Result<()> {
+    let mut text = format!("{FORMAT_LINE}\npartitions={partitions}\n");
+    for disk in disks.values() {
+        text.push_str(&format!("disk {} {}\n", disk.id, disk.path.display()));
+    }
+    let path = primary.join(FORMAT_FILE);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    let tmp = primary.join(format!("{FORMAT_FILE}.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    std::fs::File::open(primary)?.sync_all()?;
+    Ok(())
+}
+
+type DiskMap = BTreeMap<u32, Arc<Disk>>;
+
+/// Identifies every configured disk. A disk the node knew whose directory
+/// lost its id (unmounted, wiped) is kept under its old id, marked faulty:
+/// reads reconstruct around it and no shard is written to it.
+fn open_disks(
+    config: &NodeConfig,
+    known: &BTreeMap<PathBuf, u32>,
+) -> Result<(DiskMap, Vec<TierState>)> {
+    let mut disks: BTreeMap<u32, Arc<Disk>> = BTreeMap::new();
+    let mut tiers = Vec::new();
+    let mut next_id = known.values().copied().max().map_or(1, |m| m + 1);
+    for tier in &config.tiers {
+        let mut ids = Vec::new();
+        for path in &tier.disks {
+            let found = read_id(path);
+            let (id, missing) = match (found, known.get(path)) {
+                (Some(id), _) => (id, false),
+                (None, Some(id)) => (*id, true),
+                (None, None) => {
+                    while disks.contains_key(&next_id) {
+                        next_id += 1;
+                    }
+                    write_id(path, next_id)?;
+                    next_id += 1;
+                    (next_id - 1, false)
+                }
+            };
+            if disks.contains_key(&id) {
+                return Err(EngineError::Io(std::io::Error::other(format!(
+                    "disk {} is configured twice (id {id})",
+                    path.display()
+                ))));
+            }
+            let disk = Arc::new(Disk::new(id, path.clone(), tier.tier));
+            if missing {
+                disk.mark_faulty("its directory lost its stratum.disk id (missing or replaced disk)");
+            }
+            disks.insert(id, disk);
+            ids.push(id);
+        }
+        let scheme = tier.scheme.unwrap_or_else(|| Scheme::for_disks(ids.len()));
+        tiers.push(TierState { tier: tier.tier, disks: ids, scheme });
+    }
+    Ok((disks, tiers))
 }
 
 #[cfg(test)]
@@ -144,8 +373,31 @@ mod tests {
 
     #[test]
     fn format_file_parses_and_rejects() {
-        assert_eq!(parse_format("stratum data v1\npartitions=4\n"), Some(4));
-        assert_eq!(parse_format("stratum data v1\npartitions=0\n"), None);
-        assert_eq!(parse_format("something else\npartitions=4\n"), None);
+        let f = parse_format("stratum data v1\npartitions=4\ndisk 1 /a b/c\n").expect("parses");
+        assert_eq!(f.partitions, 4);
+        assert_eq!(f.disks.get(Path::new("/a b/c")), Some(&1));
+        assert!(parse_format("stratum data v1\npartitions=0\n").is_none());
+        assert!(parse_format("something else\npartitions=4\n").is_none());
+    }
+
+    #[test]
+    fn a_disk_that_lost_its_id_is_faulty_not_reinitialised() {
+        let root = std::env::temp_dir().join(format!("stratum-node-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let disks: Vec<PathBuf> = (0..3).map(|i| root.join(format!("d{i}"))).collect();
+        let config = NodeConfig {
+            tiers: vec![TierConfig { tier: Tier::Hot, disks: disks.clone(), scheme: None }],
+            cores: 1,
+            inline_max_bytes: 0,
+        };
+        let node = Node::open(&config).expect("opens");
+        assert_eq!(node.tier(Tier::Hot).map(|t| t.scheme), Some(Scheme { data: 2, parity: 1 }));
+        drop(node);
+        std::fs::remove_dir_all(&disks[2]).expect("remove disk");
+        std::fs::create_dir_all(&disks[2]).expect("empty disk");
+        let node = Node::open(&config).expect("reopens");
+        let faulty: Vec<u32> = node.disks().filter(|d| d.is_faulty()).map(|d| d.id).collect();
+        assert_eq!(faulty, vec![3]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -1,53 +1,68 @@
-//! Streaming an object's bytes (or a range of them) out of its volumes.
+//! Streaming an object's bytes (or a range of them) out of its segments.
 
-use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use stratum_meta::Segment;
+use stratum_meta::{Segment, SegmentBody};
 
-use crate::error::Result;
-use crate::limits::STRIPE_BYTES;
+use crate::error::{EngineError, Result};
+use crate::limits::READ_CHUNK_BYTES;
+use crate::node::{Counters, Node};
 use crate::volume::{Verified, VolumeReader};
 
-/// Yields verified chunks of `[start, end)` of an object, at most one stripe
+/// Yields verified chunks of `[start, end)` of an object, about one MiB
 /// each, reading only the blocks the range covers.
 pub struct ObjectReader {
-    data_dir: PathBuf,
+    node: Arc<Node>,
     segments: Vec<Segment>,
     pos: u64,
     end: u64,
     open: Option<(usize, VolumeReader)>,
-    /// Bytes read from disk (whole blocks), for read amplification.
-    pub disk_bytes: u64,
 }
 
 impl ObjectReader {
-    pub fn new(data_dir: PathBuf, segments: Vec<Segment>, start: u64, end: u64) -> Self {
-        Self { data_dir, segments, pos: start, end, open: None, disk_bytes: 0 }
+    pub fn new(node: Arc<Node>, segments: Vec<Segment>, start: u64, end: u64) -> Self {
+        node.hold(&volume_ids(&segments));
+        Self { node, segments, pos: start, end, open: None }
     }
 
-    pub async fn next(&mut self) -> Result<Option<Verified>> {
+    /// The next verified pieces, in order; `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Vec<Verified>>> {
         if self.pos >= self.end {
-            self.close().await;
+            self.close();
             return Ok(None);
         }
         let Some((index, seg_start)) = self.segment_at(self.pos) else {
             return Ok(None);
         };
-        if self.open.as_ref().map(|(i, _)| *i) != Some(index) {
-            self.close().await;
-            let seg = &self.segments[index];
-            let reader = VolumeReader::open(&self.data_dir, seg.volume, seg.size).await?;
-            self.open = Some((index, reader));
-        }
-        let Some((_, reader)) = self.open.as_ref() else { return Ok(None) };
         let in_seg = self.pos - seg_start;
-        // End chunks on stripe boundaries of the volume so no block is read twice.
-        let stripe_end = (in_seg / STRIPE_BYTES as u64 + 1) * STRIPE_BYTES as u64;
-        let len = (stripe_end - in_seg).min(self.end - self.pos).min(reader.size() - in_seg);
-        let chunk = reader.read(in_seg, len as usize).await?;
-        self.disk_bytes += chunk.disk_bytes();
-        self.pos += chunk.as_slice().len() as u64;
-        Ok(Some(chunk))
+        let seg_size = self.segments[index].size;
+        let want_end = (in_seg + READ_CHUNK_BYTES).min(seg_size).min(self.end - seg_start);
+        let body = self.segments[index].body.clone();
+        let pieces = match &body {
+            SegmentBody::Inline { bytes, crc32c } => {
+                if crc32c::crc32c(bytes) != *crc32c || bytes.len() as u64 != seg_size {
+                    Counters::add(&self.node.counters.unrecoverable_reads, 1);
+                    return Err(EngineError::Corrupt { volume: "inline".into(), block: 0 });
+                }
+                vec![Verified::inline(Rc::new(bytes.clone()), in_seg as usize, want_end as usize)]
+            }
+            SegmentBody::Volume(vref) => {
+                if self.open.as_ref().map(|(i, _)| *i) != Some(index) {
+                    self.close();
+                    self.open = Some((index, VolumeReader::new(self.node.clone(), vref.clone(), seg_size)));
+                }
+                let Some((_, reader)) = self.open.as_ref() else { return Ok(None) };
+                reader.read(in_seg, want_end).await?
+            }
+        };
+        let served: u64 = pieces.iter().map(|p| p.as_slice().len() as u64).sum();
+        Counters::add(&self.node.counters.served_bytes, served);
+        self.pos += served;
+        if served == 0 {
+            return Err(EngineError::Corrupt { volume: "empty read".into(), block: 0 });
+        }
+        Ok(Some(pieces))
     }
 
     fn segment_at(&self, pos: u64) -> Option<(usize, u64)> {
@@ -61,9 +76,23 @@ impl ObjectReader {
         None
     }
 
-    async fn close(&mut self) {
+    /// Closing a volume that needed reconstruction queues it for repair.
+    fn close(&mut self) {
         if let Some((_, reader)) = self.open.take() {
-            reader.close().await;
+            if reader.damaged.get() {
+                self.node.queue_repair(reader.vref().clone(), reader.size());
+            }
         }
     }
+}
+
+impl Drop for ObjectReader {
+    fn drop(&mut self) {
+        self.close();
+        self.node.release(&volume_ids(&self.segments));
+    }
+}
+
+fn volume_ids(segments: &[Segment]) -> Vec<u64> {
+    segments.iter().filter_map(|s| s.body.volume().map(|v| v.id)).collect()
 }

@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::mesh::Mesh;
 use crate::node::Node;
 use crate::reader::ObjectReader;
-use crate::slice::Slice;
+use crate::tier::Tier;
 use crate::volume::{SealedVolume, VolumeWriter};
 
 /// An owned listing request, so it can cross cores.
@@ -45,7 +45,6 @@ impl ListRequest {
 pub struct Store {
     node: Arc<Node>,
     core: usize,
-    slice: Slice,
     mesh: OnceCell<Mesh>,
     committers: HashMap<usize, Rc<Committer>>,
 }
@@ -56,11 +55,10 @@ impl Store {
             .filter(|p| node.core_of_partition(*p) == core)
             .filter_map(|p| {
                 let partition = node.partition(p)?.clone();
-                Some((p, Committer::new(partition, node.data_dir().to_owned())))
+                Some((p, Committer::new(partition, node.clone())))
             })
             .collect();
-        let slice = Slice::new(node.data_dir(), core);
-        Rc::new(Self { node, core, slice, mesh: OnceCell::new(), committers })
+        Rc::new(Self { node, core, mesh: OnceCell::new(), committers })
     }
 
     /// Connects this core to the others; call once on the core's executor.
@@ -72,6 +70,26 @@ impl Store {
 
     pub fn core(&self) -> usize {
         self.core
+    }
+
+    /// Background work of this core: core 0 removes freed volumes once
+    /// their grace period is over.
+    pub fn spawn_housekeeping(self: &Rc<Self>) {
+        if self.core != 0 {
+            return;
+        }
+        let node = self.node.clone();
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
+                let ready = node.take_freed(false);
+                if !ready.is_empty() {
+                    let node = node.clone();
+                    glommio::executor().spawn_blocking(move || remove_volumes(&node, &ready)).await;
+                }
+            }
+        })
+        .detach();
     }
 
     pub fn node(&self) -> &Arc<Node> {
@@ -178,9 +196,9 @@ impl Store {
 
     // --- objects ---------------------------------------------------------
 
-    /// A writer for a new volume in this core's slice.
-    pub async fn new_volume(&self, size_hint: u64) -> Result<VolumeWriter> {
-        VolumeWriter::create(self.slice.clone(), size_hint).await
+    /// A writer for a new volume in this core's slices of the hot tier.
+    pub fn new_volume(&self) -> Result<VolumeWriter> {
+        VolumeWriter::new(self.node.clone(), self.core as u16, Tier::Hot)
     }
 
     /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.
@@ -191,7 +209,7 @@ impl Store {
         mut record: ObjectRecord,
         volume: SealedVolume,
     ) -> Result<ObjectRecord> {
-        record.segments = vec![Segment { volume: volume.vref, size: volume.size }];
+        record.segments = vec![Segment { size: volume.size, body: volume.body.clone() }];
         let op = Op::PutObject { bucket: bucket.to_owned(), key: key.to_owned(), record };
         self.commit_or_discard(self.node.object_partition(bucket, key), bucket, op, &[volume]).await
     }
@@ -210,8 +228,8 @@ impl Store {
         match result {
             Ok(applied) => applied.object.ok_or(EngineError::NoSuchKey),
             Err(e) => {
-                let vrefs: Vec<_> = volumes.iter().map(|v| v.vref).collect();
-                remove_volumes(self.node.data_dir(), &vrefs);
+                let vrefs: Vec<_> = volumes.iter().filter_map(|v| v.body.volume().cloned()).collect();
+                remove_volumes(&self.node, &vrefs);
                 Err(e)
             }
         }
@@ -232,7 +250,7 @@ impl Store {
     }
 
     pub fn reader(&self, record: &ObjectRecord, start: u64, end: u64) -> ObjectReader {
-        ObjectReader::new(self.node.data_dir().to_owned(), record.segments.clone(), start, end)
+        ObjectReader::new(self.node.clone(), record.segments.clone(), start, end)
     }
 
     /// Lists objects (or, with `uploads`, multipart uploads) of a bucket,
@@ -290,7 +308,7 @@ impl Store {
             Err(e) => Err(e),
         };
         if result.is_err() {
-            remove_volumes(self.node.data_dir(), &[volume.vref]);
+            remove_volumes(&self.node, volume.body.volume().into_iter().cloned().collect::<Vec<_>>().as_slice());
         }
         result.map(|_| ())
     }

@@ -1,101 +1,63 @@
-//! Shard files: the on-disk body of one volume. The byte layout and the
-//! order of writes and fsyncs are drawn in `engine/FORMAT.md`.
-//!
-//! A volume is written as one stream: header page, data, zero padding to the
-//! next page, the crc32c table (one little-endian u32 per block), padding.
-//! Every write is a whole aligned buffer at an aligned offset (O_DIRECT).
+//! Volumes: the stored body of one object or part, erasure-coded over the
+//! disks of a tier (or, when small, kept inline in its record).
 
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use glommio::io::{Directory, DmaBuffer, DmaFile};
+use futures_util::future::join_all;
+use glommio::io::{DmaFile, ReadResult};
 use md5::{Digest, Md5};
-use stratum_meta::VolumeRef;
+use stratum_meta::{SegmentBody, VolumeRef};
 
 use crate::error::{EngineError, Result};
-use crate::limits::{ALIGN_BYTES, BLOCK_SIZE_BYTES, HEADER_BYTES, STRIPE_BYTES};
-use crate::slice::Slice;
+use crate::layout::{self, Piece};
+use crate::limits::BLOCK_SIZE_BYTES;
+use crate::node::{Counters, Node};
+use crate::shard::{block_offset, crc_table_offset, ShardHeader, ShardSink};
+use crate::tier::Tier;
 
-pub const MAGIC: &[u8; 8] = b"STRVOL01";
-pub const FORMAT_VERSION: u32 = 1;
-
-pub fn align_up(v: u64) -> u64 {
-    v.div_ceil(ALIGN_BYTES) * ALIGN_BYTES
-}
-
-fn block_count(len: u64, block_size: u32) -> u64 {
-    len.div_ceil(u64::from(block_size))
-}
-
-/// Where the crc table of a volume with `len` data bytes starts.
-pub fn crc_table_offset(len: u64) -> u64 {
-    align_up(HEADER_BYTES + len)
-}
-
-fn header(vref: &VolumeRef) -> [u8; 24] {
-    let mut h = [0u8; 24];
-    h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    h[12..16].copy_from_slice(&vref.block_size.to_le_bytes());
-    h[16..24].copy_from_slice(&vref.id.to_le_bytes());
-    h
-}
-
-/// A finished, durable volume, ready for its metadata to be committed.
+/// A finished, durable body, ready for its metadata to be committed.
 #[derive(Debug, Clone)]
 pub struct SealedVolume {
-    pub vref: VolumeRef,
+    pub body: SegmentBody,
     pub size: u64,
     pub md5: [u8; 16],
 }
 
 pub struct VolumeWriter {
-    file: DmaFile,
-    slice: Slice,
+    node: Arc<Node>,
     vref: VolumeRef,
-    buf: DmaBuffer,
-    buf_fill: usize,
-    /// File offset at which `buf` starts.
-    file_pos: u64,
+    sinks: Vec<ShardSink>,
+    stripe: Vec<u8>,
     len: u64,
-    block_fill: u32,
-    block_crc: u32,
-    crcs: Vec<u32>,
     md5: Md5,
 }
 
 impl VolumeWriter {
-    /// Starts a volume in `slice`'s temp directory. `size_hint` (the declared
-    /// body length) sizes the first buffer so small bodies stay small.
-    pub async fn create(slice: Slice, size_hint: u64) -> Result<Self> {
-        let vref = VolumeRef { slice: slice.core(), id: rand::random(), block_size: BLOCK_SIZE_BYTES };
-        Self::create_as(slice, vref, size_hint).await
-    }
-
-    pub async fn create_as(slice: Slice, vref: VolumeRef, size_hint: u64) -> Result<Self> {
-        let file = DmaFile::create(slice.tmp_path(vref.id)).await?;
-        let total = crc_table_offset(size_hint) + align_up(block_count(size_hint, vref.block_size) * 4);
-        let cap = total.clamp(ALIGN_BYTES, STRIPE_BYTES as u64) as usize;
-        let buf = file.alloc_dma_buffer(cap);
-        let mut writer = Self {
-            file,
-            slice,
-            vref,
-            buf,
-            buf_fill: 0,
-            file_pos: 0,
-            len: 0,
-            block_fill: 0,
-            block_crc: 0,
-            crcs: Vec::new(),
-            md5: Md5::new(),
+    /// Starts a volume written by `core` into `tier`. No file exists until
+    /// the body outgrows the inline threshold.
+    pub fn new(node: Arc<Node>, core: u16, tier: Tier) -> Result<VolumeWriter> {
+        let state = node.tier(tier).ok_or(EngineError::InsufficientDisks)?;
+        let scheme = state.scheme;
+        let healthy: Vec<u32> =
+            state.disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| !d.is_faulty())).collect();
+        if healthy.len() < usize::from(scheme.data) || healthy.is_empty() {
+            return Err(EngineError::InsufficientDisks);
+        }
+        let id: u64 = rand::random();
+        let vref = VolumeRef {
+            slice: core,
+            id,
+            block_size: BLOCK_SIZE_BYTES,
+            data_shards: scheme.data,
+            parity_shards: scheme.parity,
+            disks: layout::place(&healthy, scheme.shards(), id),
+            tier: tier.code(),
         };
-        writer.push(&header(&vref)).await?;
-        writer.pad_to_alignment().await?;
-        Ok(writer)
-    }
-
-    pub fn vref(&self) -> VolumeRef {
-        self.vref
+        let stripe = Vec::with_capacity(usize::from(scheme.data) * BLOCK_SIZE_BYTES as usize);
+        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, len: 0, md5: Md5::new() })
     }
 
     pub fn len(&self) -> u64 {
@@ -111,195 +73,157 @@ impl VolumeWriter {
         self.md5.clone().finalize().into()
     }
 
-    /// Appends body bytes, checksumming each block as it fills.
+    fn stripe_capacity(&self) -> usize {
+        usize::from(self.vref.data_shards) * self.vref.block_size as usize
+    }
+
+    /// Appends body bytes. A full stripe is written out only when more
+    /// bytes follow, so a body of at most one stripe can still go inline.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<()> {
         self.md5.update(data);
         self.len += data.len() as u64;
         while !data.is_empty() {
-            let room = (self.vref.block_size - self.block_fill) as usize;
-            let (now, rest) = data.split_at(room.min(data.len()));
-            self.block_crc = crc32c::crc32c_append(self.block_crc, now);
-            self.block_fill += now.len() as u32;
-            if self.block_fill == self.vref.block_size {
-                self.crcs.push(self.block_crc);
-                self.block_crc = 0;
-                self.block_fill = 0;
+            if self.stripe.len() == self.stripe_capacity() {
+                self.emit_stripe().await?;
             }
-            self.push(now).await?;
-            data = rest;
+            let n = (self.stripe_capacity() - self.stripe.len()).min(data.len());
+            self.stripe.extend_from_slice(&data[..n]);
+            data = &data[n..];
         }
         Ok(())
     }
 
-    /// Writes the tail and the crc table, makes the file durable and moves it
-    /// into place. After this the volume survives power loss; it becomes
-    /// visible only when its metadata is committed.
-    pub async fn seal(mut self) -> Result<SealedVolume> {
-        if self.block_fill > 0 {
-            self.crcs.push(self.block_crc);
+    async fn open_sinks(&mut self) -> Result<()> {
+        let v = &self.vref;
+        for (shard, disk_id) in v.disks.iter().enumerate() {
+            let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();
+            let header = ShardHeader {
+                volume: v.id,
+                block_size: v.block_size,
+                shard: shard as u8,
+                data_shards: v.data_shards,
+                parity_shards: v.parity_shards,
+            };
+            let sink = ShardSink::create(
+                header,
+                disk.id,
+                disk.tmp_path(v.slice, v.id, shard),
+                disk.shard_path(v.slice, v.id, shard),
+                disk.volume_dir(v.slice, v.id),
+            )
+            .await
+            .map_err(|e| self.disk_failed(disk.id, e))?;
+            self.sinks.push(sink);
         }
-        self.pad_to_alignment().await?;
-        let table: Vec<u8> = self.crcs.iter().flat_map(|c| c.to_le_bytes()).collect();
-        self.push(&table).await?;
-        self.pad_to_alignment().await?;
-        self.flush().await?;
-        self.file.fdatasync().await?;
-        let final_path = self.slice.volume_path(self.vref.id);
-        self.file.rename(&final_path).await?;
-        self.file.close().await?;
-        sync_dir(self.slice.volume_dir(self.vref.id)).await?;
-        Ok(SealedVolume { vref: self.vref, size: self.len, md5: self.md5.finalize().into() })
+        Ok(())
+    }
+
+    /// Encodes the (zero-padded) stripe and appends one block to every shard.
+    async fn emit_stripe(&mut self) -> Result<()> {
+        if self.sinks.is_empty() {
+            self.open_sinks().await?;
+        }
+        self.stripe.resize(self.stripe_capacity(), 0);
+        let bs = self.vref.block_size as usize;
+        let parity = encode_parity(&self.stripe, &self.vref)?;
+        for (i, block) in self.stripe.chunks(bs).chain(parity.iter().map(Vec::as_slice)).enumerate() {
+            if let Some(sink) = self.sinks.get_mut(i) {
+                sink.push_block(block).await.map_err(|e| fail(&self.node, sink.disk, e))?;
+            }
+        }
+        self.stripe.clear();
+        // Shards fill in lock-step: write them out together, one per disk.
+        if self.sinks.first().is_some_and(ShardSink::buffer_is_full) {
+            let results = join_all(self.sinks.iter_mut().map(|s| async move { (s.disk, s.flush().await) })).await;
+            for (disk, result) in results {
+                result.map_err(|e| fail(&self.node, disk, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn disk_failed(&self, disk: u32, e: EngineError) -> EngineError {
+        fail(&self.node, disk, e)
+    }
+
+    /// Finishes the body: inline if small, else the last stripe, the crc
+    /// tables and the fsyncs of every shard. After this the volume survives
+    /// power loss; it becomes visible only when its metadata is committed.
+    pub async fn seal(mut self) -> Result<SealedVolume> {
+        let md5 = self.md5();
+        if self.sinks.is_empty() && self.len <= self.node.inline_max_bytes() as u64 {
+            let bytes = std::mem::take(&mut self.stripe);
+            let crc32c = crc32c::crc32c(&bytes);
+            return Ok(SealedVolume { body: SegmentBody::Inline { bytes, crc32c }, size: self.len, md5 });
+        }
+        if !self.stripe.is_empty() || self.sinks.is_empty() {
+            if let Err(e) = self.emit_stripe().await {
+                self.discard().await;
+                return Err(e);
+            }
+        }
+        let node = self.node.clone();
+        let results = join_all(self.sinks.drain(..).map(|s| async move { (s.disk, s.seal().await) })).await;
+        let mut failed = None;
+        for (disk, result) in results {
+            if let Err(e) = result {
+                failed = Some(fail(&node, disk, e));
+            }
+        }
+        if let Some(e) = failed {
+            crate::commit::remove_volumes(&node, std::slice::from_ref(&self.vref));
+            return Err(e);
+        }
+        Ok(SealedVolume { body: SegmentBody::Volume(self.vref.clone()), size: self.len, md5 })
     }
 
     /// Drops an unfinished volume (a failed upload): nothing stays behind.
-    pub async fn discard(self) {
-        let path = self.slice.tmp_path(self.vref.id);
-        let _ = self.file.close().await;
-        let _ = std::fs::remove_file(path);
+    pub async fn discard(mut self) {
+        for sink in self.sinks.drain(..) {
+            sink.discard().await;
+        }
     }
+}
 
-    async fn push(&mut self, mut bytes: &[u8]) -> Result<()> {
-        while !bytes.is_empty() {
-            let room = self.buf.len() - self.buf_fill;
-            let n = room.min(bytes.len());
-            self.buf.as_bytes_mut()[self.buf_fill..self.buf_fill + n].copy_from_slice(&bytes[..n]);
-            self.buf_fill += n;
-            bytes = &bytes[n..];
-            if self.buf_fill == self.buf.len() {
-                self.flush().await?;
+/// An I/O error on a disk marks it faulty (a full disk is not broken: it
+/// only fails the write, and heals when space is freed).
+fn fail(node: &Node, disk: u32, e: EngineError) -> EngineError {
+    if let EngineError::Io(io) = &e {
+        if io.raw_os_error() != Some(libc::ENOSPC) {
+            if let Some(d) = node.disk(disk) {
+                d.mark_faulty(&io.to_string());
             }
         }
-        Ok(())
     }
-
-    async fn pad_to_alignment(&mut self) -> Result<()> {
-        let pos = self.file_pos + self.buf_fill as u64;
-        let pad = (align_up(pos) - pos) as usize;
-        if pad > 0 {
-            let zeros = [0u8; ALIGN_BYTES as usize];
-            self.push(&zeros[..pad]).await?;
-        }
-        Ok(())
-    }
-
-    /// Writes the filled, aligned part of the buffer. Only called at aligned
-    /// fill levels: when the buffer is full, or after padding.
-    async fn flush(&mut self) -> Result<()> {
-        if self.buf_fill == 0 {
-            return Ok(());
-        }
-        let next = self.file.alloc_dma_buffer(STRIPE_BYTES);
-        let mut full = std::mem::replace(&mut self.buf, next);
-        full.trim_to_size(self.buf_fill);
-        let expected = full.len();
-        let written = self.file.write_at(full, self.file_pos).await?;
-        if written != expected {
-            return Err(EngineError::Io(std::io::Error::other("short write to shard file")));
-        }
-        self.file_pos += expected as u64;
-        self.buf_fill = 0;
-        Ok(())
-    }
+    e
 }
 
-pub async fn sync_dir(path: PathBuf) -> Result<()> {
-    let dir = Directory::open(&path).await?;
-    dir.sync().await?;
-    dir.close().await?;
-    Ok(())
+fn encode_parity(stripe: &[u8], v: &VolumeRef) -> Result<Vec<Vec<u8>>> {
+    if v.parity_shards == 0 {
+        return Ok(Vec::new());
+    }
+    let blocks = stripe.chunks(v.block_size as usize);
+    reed_solomon_simd::encode(usize::from(v.data_shards), usize::from(v.parity_shards), blocks)
+        .map_err(|e| EngineError::Io(std::io::Error::other(format!("erasure coding: {e}"))))
 }
 
-/// An open volume for reading: every byte handed out has passed its block's crc32c.
-pub struct VolumeReader {
-    file: DmaFile,
-    vref: VolumeRef,
-    size: u64,
-}
-
-impl VolumeReader {
-    pub async fn open(data_dir: &std::path::Path, vref: VolumeRef, size: u64) -> Result<Self> {
-        let path = Slice::at(data_dir, &vref).volume_path(vref.id);
-        let file = DmaFile::open(&path).await?;
-        Ok(Self { file, vref, size })
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// Reads `len` bytes at `offset` (within the volume), reading the whole
-    /// blocks that cover them and checking each block's crc32c.
-    pub async fn read(&self, offset: u64, len: usize) -> Result<Verified> {
-        let end = (offset + len as u64).min(self.size);
-        if offset >= end {
-            return Ok(Verified { bytes: Vec::new().into(), start: 0, end: 0 });
-        }
-        let bs = u64::from(self.vref.block_size);
-        let first = offset / bs;
-        let last = (end - 1) / bs;
-        let blocks_start = first * bs;
-        let blocks_len = ((last + 1) * bs).min(self.size) - blocks_start;
-        let crc_pos = crc_table_offset(self.size) + first * 4;
-        let crc_len = ((last - first + 1) * 4) as usize;
-        let (data, crcs) = futures_lite::future::zip(
-            self.file.read_at(HEADER_BYTES + blocks_start, blocks_len as usize),
-            self.file.read_at(crc_pos, crc_len),
-        )
-        .await;
-        let (data, crcs) = (data?, crcs?);
-        if data.len() as u64 != blocks_len || crcs.len() != crc_len {
-            return Err(self.corrupt(first));
-        }
-        for (i, block) in data.chunks(bs as usize).enumerate() {
-            let stored = crcs.get(i * 4..i * 4 + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            if stored != Some(crc32c::crc32c(block)) {
-                return Err(self.corrupt(first + i as u64));
-            }
-        }
-        let start = (offset - blocks_start) as usize;
-        Ok(Verified { bytes: data.into(), start, end: start + (end - offset) as usize })
-    }
-
-    fn corrupt(&self, block: u64) -> EngineError {
-        EngineError::Corrupt { volume: format!("{}/{:016x}", self.vref.slice, self.vref.id), block }
-    }
-
-    pub async fn close(self) {
-        let _ = self.file.close().await;
-    }
-}
-
-/// Verified bytes, borrowed from the read buffer without a copy.
+/// Verified bytes, borrowed from a read buffer or a rebuilt block without a copy.
+#[derive(Clone)]
 pub struct Verified {
     bytes: Bytes,
     start: usize,
     end: usize,
 }
 
+#[derive(Clone)]
 enum Bytes {
-    Read(glommio::io::ReadResult),
-    Owned(Vec<u8>),
-}
-
-impl From<glommio::io::ReadResult> for Bytes {
-    fn from(r: glommio::io::ReadResult) -> Self {
-        Bytes::Read(r)
-    }
-}
-
-impl From<Vec<u8>> for Bytes {
-    fn from(v: Vec<u8>) -> Self {
-        Bytes::Owned(v)
-    }
+    Read(ReadResult),
+    Owned(Rc<Vec<u8>>),
 }
 
 impl Verified {
-    /// Bytes that were read from disk to produce this chunk.
-    pub fn disk_bytes(&self) -> u64 {
-        match &self.bytes {
-            Bytes::Read(r) => r.len() as u64,
-            Bytes::Owned(v) => v.len() as u64,
-        }
+    pub fn inline(bytes: Rc<Vec<u8>>, start: usize, end: usize) -> Verified {
+        Verified { bytes: Bytes::Owned(bytes), start, end }
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -307,6 +231,191 @@ impl Verified {
             Bytes::Read(r) => r,
             Bytes::Owned(v) => v,
         };
-        &all[self.start..self.end]
+        all.get(self.start..self.end).unwrap_or_default()
     }
+}
+
+#[derive(Clone)]
+enum ShardFile {
+    Unopened,
+    Open(Rc<DmaFile>),
+    Missing,
+}
+
+/// One shard's blocks `first..=last`, read and checked.
+struct ShardRead {
+    first: u64,
+    data: ReadResult,
+    ok: Vec<bool>,
+}
+
+/// An open volume for reading: every byte handed out has passed its block's
+/// crc32c, or was rebuilt from blocks that did.
+pub struct VolumeReader {
+    node: Arc<Node>,
+    vref: VolumeRef,
+    size: u64,
+    files: RefCell<Vec<ShardFile>>,
+    /// Set when a read had to reconstruct: the volume needs repair.
+    pub damaged: std::cell::Cell<bool>,
+}
+
+impl VolumeReader {
+    pub fn new(node: Arc<Node>, vref: VolumeRef, size: u64) -> VolumeReader {
+        let files = RefCell::new(vec![ShardFile::Unopened; vref.disks.len()]);
+        VolumeReader { node, vref, size, files, damaged: std::cell::Cell::new(false) }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn blocks(&self) -> u64 {
+        layout::stripe_count(self.size, usize::from(self.vref.data_shards), self.vref.block_size as usize)
+    }
+
+    async fn file(&self, shard: usize) -> Option<Rc<DmaFile>> {
+        let state = self.files.borrow().get(shard).cloned()?;
+        match state {
+            ShardFile::Open(f) => return Some(f),
+            ShardFile::Missing => return None,
+            ShardFile::Unopened => {}
+        }
+        let disk = self.node.disk(*self.vref.disks.get(shard)?)?;
+        let opened = if disk.is_faulty() {
+            None
+        } else {
+            match DmaFile::open(disk.shard_path(self.vref.slice, self.vref.id, shard)).await {
+                Ok(f) => Some(Rc::new(f)),
+                Err(e) => {
+                    tracing::warn!(volume = %format!("{:016x}", self.vref.id), shard, error = %e, "shard unavailable");
+                    None
+                }
+            }
+        };
+        if let Some(slot) = self.files.borrow_mut().get_mut(shard) {
+            *slot = opened.clone().map_or(ShardFile::Missing, ShardFile::Open);
+        }
+        opened
+    }
+
+    /// Reads blocks `first..=last` of one shard and checks each crc32c.
+    /// `None` when the shard cannot be read at all.
+    async fn read_shard(&self, shard: usize, first: u64, last: u64) -> Option<ShardRead> {
+        let file = self.file(shard).await?;
+        let bs = self.vref.block_size;
+        let count = (last - first + 1) as usize;
+        let (data, crcs) = futures_lite::future::zip(
+            file.read_at(block_offset(first, bs), count * bs as usize),
+            file.read_at(crc_table_offset(self.blocks(), bs) + first * 4, count * 4),
+        )
+        .await;
+        let (data, crcs) = match (data, crcs) {
+            (Ok(d), Ok(c)) => (d, c),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, shard, "shard read failed");
+                return None;
+            }
+        };
+        Counters::add(&self.node.counters.disk_read_bytes, (data.len() + crcs.len()) as u64);
+        let ok: Vec<bool> = (0..count)
+            .map(|i| {
+                let block = data.get(i * bs as usize..(i + 1) * bs as usize);
+                let stored = crcs.get(i * 4..i * 4 + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                matches!((block, stored), (Some(b), Some(c)) if crc32c::crc32c(b) == c)
+            })
+            .collect();
+        let bad = ok.iter().filter(|ok| !**ok).count() as u64;
+        if bad > 0 {
+            Counters::add(&self.node.counters.corrupt_blocks, bad);
+        }
+        Some(ShardRead { first, data, ok })
+    }
+
+    /// The verified bytes `[start, end)` of the volume, as pieces in order.
+    pub async fn read(&self, start: u64, end: u64) -> Result<Vec<Verified>> {
+        let end = end.min(self.size);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let k = usize::from(self.vref.data_shards);
+        let bs = self.vref.block_size as usize;
+        let pieces = layout::pieces(start, end, k, bs);
+        let spans = layout::spans(&pieces);
+        let reads = join_all(spans.iter().map(|s| self.read_shard(s.shard, s.first, s.last))).await;
+        let mut by_shard: BTreeMap<usize, Option<ShardRead>> = BTreeMap::new();
+        for (span, read) in spans.iter().zip(reads) {
+            by_shard.insert(span.shard, read);
+        }
+        let mut rebuilt: BTreeMap<u64, Vec<Rc<Vec<u8>>>> = BTreeMap::new();
+        let mut out = Vec::with_capacity(pieces.len());
+        for p in &pieces {
+            if let Some(v) = direct_piece(&by_shard, p, bs) {
+                out.push(v);
+                continue;
+            }
+            if let std::collections::btree_map::Entry::Vacant(slot) = rebuilt.entry(p.block) {
+                slot.insert(self.reconstruct(p.block).await?);
+            }
+            let block =
+                rebuilt.get(&p.block).and_then(|b| b.get(p.shard)).cloned().ok_or_else(|| self.corrupt(p.block))?;
+            out.push(Verified::inline(block, p.offset, p.offset + p.len));
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the data blocks of stripe `block` from any `data` good shards.
+    async fn reconstruct(&self, block: u64) -> Result<Vec<Rc<Vec<u8>>>> {
+        self.damaged.set(true);
+        let k = usize::from(self.vref.data_shards);
+        let m = usize::from(self.vref.parity_shards);
+        let reads = join_all((0..k + m).map(|shard| self.read_shard(shard, block, block))).await;
+        let good: Vec<(usize, &[u8])> = reads
+            .iter()
+            .enumerate()
+            .filter_map(|(shard, r)| {
+                let r = r.as_ref()?;
+                r.ok.first().copied().filter(|ok| *ok)?;
+                Some((shard, &r.data[..]))
+            })
+            .collect();
+        if good.len() < k || m == 0 {
+            Counters::add(&self.node.counters.unrecoverable_reads, 1);
+            tracing::error!(volume = %format!("{:016x}", self.vref.id), stripe = block, good = good.len(), needed = k, "stripe unrecoverable");
+            return Err(self.corrupt(block));
+        }
+        let originals = good.iter().filter(|(i, _)| *i < k).map(|(i, d)| (*i, *d));
+        let recovery = good.iter().filter(|(i, _)| *i >= k).map(|(i, d)| (*i - k, *d));
+        let mut restored = reed_solomon_simd::decode(k, m, originals, recovery)
+            .map_err(|e| EngineError::Io(std::io::Error::other(format!("erasure decoding: {e}"))))?;
+        let mut blocks = Vec::with_capacity(k);
+        for shard in 0..k {
+            let bytes = match good.iter().find(|(i, _)| *i == shard) {
+                Some((_, d)) => d.to_vec(),
+                None => restored.remove(&shard).ok_or_else(|| self.corrupt(block))?,
+            };
+            blocks.push(Rc::new(bytes));
+        }
+        Counters::add(&self.node.counters.reconstructed_stripes, 1);
+        Ok(blocks)
+    }
+
+    fn corrupt(&self, block: u64) -> EngineError {
+        EngineError::Corrupt { volume: format!("{}/{:016x}", self.vref.slice, self.vref.id), block }
+    }
+
+    pub fn vref(&self) -> &VolumeRef {
+        &self.vref
+    }
+}
+
+/// The piece straight from its shard's read, if that block checked out.
+fn direct_piece(by_shard: &BTreeMap<usize, Option<ShardRead>>, p: &Piece, bs: usize) -> Option<Verified> {
+    let read = by_shard.get(&p.shard)?.as_ref()?;
+    let index = usize::try_from(p.block.checked_sub(read.first)?).ok()?;
+    if !*read.ok.get(index)? {
+        return None;
+    }
+    let start = index * bs + p.offset;
+    Some(Verified { bytes: Bytes::Read(read.data.clone()), start, end: start + p.len })
 }

@@ -94,6 +94,9 @@ impl From<EngineError> for S3Error {
                 "Your proposed upload is smaller than the minimum allowed object size.",
             )
             .with("PartNumber", n.to_string()),
+            EngineError::InsufficientDisks => {
+                S3Error::new("SlowDown", 503, "Not enough healthy disks to store the object safely; please retry.")
+            }
             EngineError::CoreUnavailable(_) => {
                 S3Error::new("ServiceUnavailable", 503, "The server is shutting down or overloaded.")
             }

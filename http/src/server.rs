@@ -177,7 +177,20 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<sigv4::Payload, S3Error> {
     let now = crate::ctx::now_ms() / 1000;
     match sigv4::verify(&parts, &ctx.config.credentials, now) {
         Ok(verified) => Ok(verified.payload),
+        Err(sigv4::AuthError::Missing) if ctx.config.anonymous => Ok(anonymous_payload(req)),
         Err(e) => Err(S3Error::new(e.s3_code(), e.http_status(), e.to_string())),
+    }
+}
+
+/// An unsigned request still says how its body is framed and may declare
+/// its hash (`aws --no-sign-request` sends aws-chunked bodies with trailers).
+fn anonymous_payload(req: &Request) -> sigv4::Payload {
+    match req.header("x-amz-content-sha256").map(str::trim) {
+        Some("STREAMING-UNSIGNED-PAYLOAD-TRAILER") => sigv4::Payload::StreamingUnsignedTrailer,
+        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            sigv4::Payload::Sha256Hex(hex.to_ascii_lowercase())
+        }
+        _ => sigv4::Payload::Unsigned,
     }
 }
 
@@ -245,19 +258,22 @@ async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_
             let mut pending_head = Some(out);
             loop {
                 match reader.next().await {
-                    Ok(Some(chunk)) => {
-                        if let Some(mut head) = pending_head.take() {
-                            if chunk.as_slice().len() <= 64 * 1024 {
-                                head.extend_from_slice(chunk.as_slice());
-                                conn.write_all(&head).await?;
-                            } else {
-                                conn.write_all(&head).await?;
-                                conn.write_all(chunk.as_slice()).await?;
+                    Ok(Some(pieces)) => {
+                        for piece in &pieces {
+                            let bytes = piece.as_slice();
+                            match pending_head.take() {
+                                Some(mut head) if bytes.len() <= 64 * 1024 => {
+                                    head.extend_from_slice(bytes);
+                                    conn.write_all(&head).await?;
+                                }
+                                Some(head) => {
+                                    conn.write_all(&head).await?;
+                                    conn.write_all(bytes).await?;
+                                }
+                                None => conn.write_all(bytes).await?,
                             }
-                        } else {
-                            conn.write_all(chunk.as_slice()).await?;
+                            sent += bytes.len() as u64;
                         }
-                        sent += chunk.as_slice().len() as u64;
                     }
                     Ok(None) => break,
                     Err(e) => {

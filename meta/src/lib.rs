@@ -30,4 +30,4 @@ pub use error::MetaError;
 pub use keys::{partition_of_bucket, partition_of_object};
 pub use listing::{ListEntry, ListPage, UploadEntry};
 pub use partition::{Applied, Op, Partition};
-pub use record::{BucketRecord, CorsRule, ObjectRecord, PartRecord, Segment, UploadRecord, VolumeRef};
+pub use record::{BucketRecord, CorsRule, ObjectRecord, PartRecord, Segment, SegmentBody, UploadRecord, VolumeRef};

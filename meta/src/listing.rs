@@ -175,7 +175,7 @@ pub fn merge(pages: Vec<Vec<ListEntry>>, limit: usize) -> ListPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Op, Segment, VolumeRef};
+    use crate::{Op, Segment};
 
     fn obj(key: &str) -> ListEntry {
         ListEntry::Object { key: key.into(), size: 1, etag: "e".into(), modified_ms: 0 }
@@ -213,7 +213,7 @@ mod tests {
             content_type: String::new(),
             headers: vec![],
             user_meta: vec![],
-            segments: vec![Segment { volume: VolumeRef { slice: 0, id: 1, block_size: 1 }, size: 1 }],
+            segments: vec![Segment { size: 1, body: crate::SegmentBody::Inline { bytes: vec![1], crc32c: 0 } }],
             tags: vec![],
             checksum: None,
         }

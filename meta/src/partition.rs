@@ -177,7 +177,7 @@ impl Partition {
         Ok(match self.objects.get(db_key)? {
             Some(bytes) => {
                 let old: ObjectRecord = decode(&bytes)?;
-                old.segments.iter().map(|s| s.volume).collect()
+                old.segments.iter().filter_map(|s| s.body.volume().cloned()).collect()
             }
             None => Vec::new(),
         })
@@ -189,7 +189,7 @@ impl Partition {
         }
         let db_key = part_key(upload_id, part.part_number);
         let freed = match self.parts.get(&db_key)? {
-            Some(bytes) => vec![decode::<PartRecord>(&bytes)?.volume],
+            Some(bytes) => decode::<PartRecord>(&bytes)?.body.volume().cloned().into_iter().collect(),
             None => Vec::new(),
         };
         self.parts.insert(db_key, encode(&part)?)?;
@@ -211,8 +211,12 @@ impl Partition {
 
         let object_db_key = object_key(bucket, key);
         let mut freed = self.object_volumes(&object_db_key)?;
-        freed
-            .extend(stored.iter().filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number)).map(|p| p.volume));
+        freed.extend(
+            stored
+                .iter()
+                .filter(|p| !chosen.iter().any(|c| c.part_number == p.part_number))
+                .filter_map(|p| p.body.volume().cloned()),
+        );
         let mut batch = self.db.batch();
         batch.insert(&self.objects, object_db_key, encode(&record)?);
         batch.remove(&self.uploads, upload_key(bucket, key, upload_id));
@@ -234,7 +238,7 @@ impl Partition {
             batch.remove(&self.parts, part_key(upload_id, part.part_number));
         }
         batch.commit()?;
-        Ok(Applied { freed: stored.iter().map(|p| p.volume).collect(), object: None })
+        Ok(Applied { freed: stored.iter().filter_map(|p| p.body.volume().cloned()).collect(), object: None })
     }
 
     pub fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
@@ -327,7 +331,7 @@ fn assemble_object(upload: UploadRecord, chosen: &[PartRecord], modified_ms: i64
         content_type: upload.content_type,
         headers: upload.headers,
         user_meta: upload.user_meta,
-        segments: chosen.iter().map(|p| Segment { volume: p.volume, size: p.size }).collect(),
+        segments: chosen.iter().map(|p| Segment { size: p.size, body: p.body.clone() }).collect(),
         tags: upload.tags,
         checksum: upload
             .checksum_algorithm

@@ -26,21 +26,47 @@ pub struct CorsRule {
     pub max_age_seconds: Option<u32>,
 }
 
-/// Where a volume lives: the core slice that wrote it and its id there.
-/// Only the engine knows how that maps to files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a volume lives and how it is laid out: the core slice that wrote
+/// it, its id there, its erasure scheme (`data_shards + parity_shards`), its
+/// block size, and the disk holding each shard. Only the engine knows how
+/// that maps to files; the layout is stored per volume so a change of config
+/// never strands old objects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VolumeRef {
     pub slice: u16,
     pub id: u64,
     pub block_size: u32,
+    pub data_shards: u8,
+    pub parity_shards: u8,
+    /// Disk id of shard `i` (data shards first, then parity).
+    pub disks: Vec<u32>,
+    /// The tier the volume was written to (0 hot, 1 warm, 2 cold).
+    pub tier: u8,
 }
 
-/// One stretch of an object's body: a whole volume (the body of a simple
-/// PUT, or one multipart part).
+/// The bytes of one segment: shard files, or (below the inline threshold)
+/// the bytes themselves inside the record, with their crc32c.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SegmentBody {
+    Volume(VolumeRef),
+    Inline { bytes: Vec<u8>, crc32c: u32 },
+}
+
+impl SegmentBody {
+    pub fn volume(&self) -> Option<&VolumeRef> {
+        match self {
+            SegmentBody::Volume(v) => Some(v),
+            SegmentBody::Inline { .. } => None,
+        }
+    }
+}
+
+/// One stretch of an object's body: the body of a simple PUT, or one
+/// multipart part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
-    pub volume: VolumeRef,
     pub size: u64,
+    pub body: SegmentBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +105,7 @@ pub struct PartRecord {
     pub etag: String,
     pub size: u64,
     pub modified_ms: i64,
-    pub volume: VolumeRef,
+    pub body: SegmentBody,
     /// The part's checksum as the client sent it (base64), if any.
     pub checksum: Option<String>,
 }
@@ -112,7 +138,21 @@ mod tests {
             content_type: "video/mp4".into(),
             headers: vec![("cache-control".into(), "no-cache".into())],
             user_meta: vec![("a".into(), "\u{e9}".into())],
-            segments: vec![Segment { volume: VolumeRef { slice: 1, id: 7, block_size: 65536 }, size: 5 }],
+            segments: vec![
+                Segment {
+                    size: 5,
+                    body: SegmentBody::Volume(VolumeRef {
+                        slice: 1,
+                        id: 7,
+                        block_size: 65536,
+                        data_shards: 2,
+                        parity_shards: 1,
+                        disks: vec![3, 1, 2],
+                        tier: 0,
+                    }),
+                },
+                Segment { size: 2, body: SegmentBody::Inline { bytes: vec![1, 2], crc32c: 9 } },
+            ],
             tags: vec![("k".into(), "v".into())],
             checksum: Some(("CRC32".into(), "AAAAAA==".into())),
         };

@@ -69,7 +69,7 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
         etag: etag.clone(),
         size: volume.size,
         modified_ms: now_ms(),
-        volume: volume.vref,
+        body: volume.body.clone(),
         checksum: body.checksum().map(|(_, value)| value.clone()),
     };
     ctx.store.put_part(bucket, key, upload_id, part, volume).await?;

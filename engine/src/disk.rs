@@ -1,0 +1,137 @@
+//! Disks: configured data directories, each with an id written inside it,
+//! a tier, and a health state. Each core owns a slice of every disk:
+//! `<disk>/core-<c>/{tmp,vol/<xx>}`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::tier::Tier;
+
+const ID_FILE: &str = "stratum.disk";
+const ID_LINE: &str = "stratum disk v1";
+
+pub struct Disk {
+    pub id: u32,
+    pub path: PathBuf,
+    pub tier: Tier,
+    faulty: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl Disk {
+    pub fn new(id: u32, path: PathBuf, tier: Tier) -> Disk {
+        Disk { id, path, tier, faulty: AtomicBool::new(false), reason: Mutex::new(None) }
+    }
+
+    pub fn is_faulty(&self) -> bool {
+        self.faulty.load(Ordering::Relaxed)
+    }
+
+    /// Marks the disk faulty (an I/O error, a failed fsync, a missing
+    /// directory): no new shards go to it; reads reconstruct around it.
+    pub fn mark_faulty(&self, why: &str) {
+        if !self.faulty.swap(true, Ordering::Relaxed) {
+            tracing::error!(disk = self.id, path = %self.path.display(), reason = why, "disk marked faulty");
+        }
+        if let Ok(mut r) = self.reason.lock() {
+            *r = Some(why.to_owned());
+        }
+    }
+
+    pub fn state(&self) -> String {
+        match self.reason.lock().ok().and_then(|r| r.clone()) {
+            Some(reason) if self.is_faulty() => format!("faulty: {reason}"),
+            _ => "ok".to_owned(),
+        }
+    }
+
+    fn slice_root(&self, core: u16) -> PathBuf {
+        self.path.join(format!("core-{core}"))
+    }
+
+    pub fn tmp_dir(&self, core: u16) -> PathBuf {
+        self.slice_root(core).join("tmp")
+    }
+
+    pub fn tmp_path(&self, core: u16, volume: u64, shard: usize) -> PathBuf {
+        self.tmp_dir(core).join(format!("{volume:016x}.{shard}"))
+    }
+
+    /// Volumes fan out over 256 directories so none grows huge.
+    pub fn volume_dir(&self, core: u16, volume: u64) -> PathBuf {
+        self.slice_root(core).join("vol").join(format!("{:02x}", volume & 0xff))
+    }
+
+    pub fn shard_path(&self, core: u16, volume: u64, shard: usize) -> PathBuf {
+        self.volume_dir(core, volume).join(format!("{volume:016x}.{shard}"))
+    }
+
+    /// Creates the core's slice directories and removes interrupted writes.
+    /// Returns how many temp files were removed.
+    pub fn prepare_slice(&self, core: u16) -> std::io::Result<usize> {
+        std::fs::create_dir_all(self.tmp_dir(core))?;
+        for fan in 0..=0xffu64 {
+            std::fs::create_dir_all(self.volume_dir(core, fan))?;
+        }
+        let mut removed = 0;
+        for entry in std::fs::read_dir(self.tmp_dir(core))? {
+            std::fs::remove_file(entry?.path())?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Core slices present on this disk (a node may have run with more cores).
+    pub fn slices(&self) -> std::io::Result<Vec<u16>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.path)? {
+            let name = entry?.file_name();
+            if let Some(n) = name.to_str().and_then(|n| n.strip_prefix("core-")).and_then(|n| n.parse().ok()) {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The id written in a disk's directory, if it has one.
+pub fn read_id(path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path.join(ID_FILE)).ok()?;
+    let mut lines = text.lines();
+    (lines.next()? == ID_LINE).then_some(())?;
+    lines.find_map(|l| l.strip_prefix("id="))?.trim().parse().ok()
+}
+
+/// Writes a new disk's id durably (temp file, fsync, rename, fsync dir).
+pub fn write_id(path: &Path, id: u32) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    let tmp = path.join(format!("{ID_FILE}.tmp"));
+    std::fs::write(&tmp, format!("{ID_LINE}\nid={id}\n"))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path.join(ID_FILE))?;
+    std::fs::File::open(path)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_paths_fan_out() {
+        let dir = std::env::temp_dir().join(format!("stratum-disk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(read_id(&dir), None);
+        write_id(&dir, 7).expect("write id");
+        assert_eq!(read_id(&dir), Some(7));
+        let disk = Disk::new(7, dir.clone(), Tier::Hot);
+        assert!(disk.shard_path(1, 0x1ab, 2).ends_with("core-1/vol/ab/00000000000001ab.2"));
+        std::fs::create_dir_all(disk.tmp_dir(1)).expect("tmp");
+        std::fs::write(disk.tmp_path(1, 5, 0), b"partial").expect("write");
+        assert_eq!(disk.prepare_slice(1).expect("prepare"), 1);
+        assert_eq!(disk.slices().expect("slices"), vec![1]);
+        disk.mark_faulty("test");
+        assert!(disk.is_faulty() && disk.state().contains("test"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,106 @@
+//! Tiers (named sets of disks) and erasure schemes.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Hot,
+    Warm,
+    Cold,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Hot, Tier::Warm, Tier::Cold];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Tier> {
+        Tier::ALL.get(usize::from(code)).copied()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Hot => "hot",
+            Tier::Warm => "warm",
+            Tier::Cold => "cold",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// `data + parity` shards per stripe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scheme {
+    pub data: u8,
+    pub parity: u8,
+}
+
+impl Scheme {
+    pub fn shards(self) -> usize {
+        usize::from(self.data) + usize::from(self.parity)
+    }
+
+    /// Parses `"4+2"`.
+    pub fn parse(text: &str) -> Option<Scheme> {
+        let (d, p) = text.trim().split_once('+')?;
+        let scheme = Scheme { data: d.trim().parse().ok()?, parity: p.trim().parse().ok()? };
+        (scheme.data >= 1 && scheme.shards() <= 32).then_some(scheme)
+    }
+
+    /// The default for a tier of `disks` disks: enough parity to lose two
+    /// disks once there are four, one with two or three, none with one.
+    pub fn for_disks(disks: usize) -> Scheme {
+        match disks {
+            0 | 1 => Scheme { data: 1, parity: 0 },
+            2 => Scheme { data: 1, parity: 1 },
+            3 => Scheme { data: 2, parity: 1 },
+            n => Scheme { data: (n - 2).min(12) as u8, parity: 2 },
+        }
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}+{}", self.data, self.parity)
+    }
+}
+
+/// A tier as configured: its disks and, optionally, a scheme that overrides
+/// the default for its disk count.
+#[derive(Debug, Clone)]
+pub struct TierConfig {
+    pub tier: Tier,
+    pub disks: Vec<PathBuf>,
+    pub scheme: Option<Scheme>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schemes_follow_disk_count() {
+        let s = |n| Scheme::for_disks(n).to_string();
+        assert_eq!([s(1), s(2), s(3), s(4), s(6), s(8)], ["1+0", "1+1", "2+1", "2+2", "4+2", "6+2"]);
+        assert_eq!(Scheme::for_disks(40).data, 12);
+    }
+
+    #[test]
+    fn schemes_parse() {
+        assert_eq!(Scheme::parse("4+2"), Some(Scheme { data: 4, parity: 2 }));
+        assert_eq!(Scheme::parse("0+2"), None);
+        assert_eq!(Scheme::parse("30+3"), None);
+        assert_eq!(Scheme::parse("four"), None);
+        assert_eq!(Tier::parse("WARM"), Some(Tier::Warm));
+        assert_eq!(Tier::from_code(2), Some(Tier::Cold));
+        assert_eq!(Tier::from_code(3), None);
+    }
+}
