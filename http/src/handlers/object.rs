@@ -127,7 +127,7 @@ pub async fn receive_volume(
             _ => body.compute_checksum(algo),
         }
     }
-    let mut writer = ctx.store.new_volume(body.len()).await?;
+    let mut writer = ctx.store.new_volume()?;
     match fill(&mut writer, body).await {
         Ok(()) => {}
         Err(e) => {
@@ -305,14 +305,16 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
             user_meta: source.user_meta.clone(),
         }
     };
-    let mut writer = ctx.store.new_volume(source.size).await?;
+    let mut writer = ctx.store.new_volume()?;
     let mut reader = ctx.store.reader(&source, 0, source.size);
     loop {
         match reader.next().await {
-            Ok(Some(chunk)) => {
-                if let Err(e) = writer.write(chunk.as_slice()).await {
-                    writer.discard().await;
-                    return Err(e.into());
+            Ok(Some(pieces)) => {
+                for piece in &pieces {
+                    if let Err(e) = writer.write(piece.as_slice()).await {
+                        writer.discard().await;
+                        return Err(e.into());
+                    }
                 }
             }
             Ok(None) => break,
