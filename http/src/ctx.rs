@@ -10,6 +10,8 @@ use crate::sigv4::Credentials;
 pub struct HttpConfig {
     pub credentials: Vec<Credentials>,
     pub region: String,
+    /// Unsigned requests are served (`--anonymous`); signed ones are still verified.
+    pub anonymous: bool,
 }
 
 pub struct Ctx {
