@@ -74,6 +74,8 @@ struct FileConfig {
     data: Option<DataDirs>,
     tiers: Option<std::collections::BTreeMap<String, TierFile>>,
     inline_max_bytes: Option<usize>,
+    scrub_bytes_per_sec: Option<u64>,
+    scrub_interval_secs: Option<u64>,
     listen: Option<String>,
     cores: Option<usize>,
     access_key: Option<String>,
@@ -90,6 +92,9 @@ pub struct Config {
     pub data: PathBuf,
     pub tiers: Vec<TierConfig>,
     pub inline_max_bytes: usize,
+    /// Background scrub rate per core (0 disables it) and pause between passes.
+    pub scrub_bytes_per_sec: u64,
+    pub scrub_interval_secs: u64,
     pub listen: SocketAddr,
     pub cores: usize,
     pub access_key: String,
@@ -153,6 +158,11 @@ impl Config {
             data,
             tiers,
             inline_max_bytes,
+            scrub_bytes_per_sec: file.scrub_bytes_per_sec.unwrap_or(stratum_engine::limits::SCRUB_BYTES_PER_SEC),
+            scrub_interval_secs: file
+                .scrub_interval_secs
+                .unwrap_or(stratum_engine::limits::SCRUB_INTERVAL.as_secs())
+                .max(1),
             listen,
             cores,
             access_key,

@@ -72,8 +72,13 @@ fn serve(config: Config) -> Result<(), String> {
             config::DEV_CREDENTIAL
         );
     }
-    let node_config =
-        NodeConfig { tiers: config.tiers.clone(), cores: config.cores, inline_max_bytes: config.inline_max_bytes };
+    let node_config = NodeConfig {
+        tiers: config.tiers.clone(),
+        cores: config.cores,
+        inline_max_bytes: config.inline_max_bytes,
+        scrub_bytes_per_sec: config.scrub_bytes_per_sec,
+        scrub_interval: std::time::Duration::from_secs(config.scrub_interval_secs),
+    };
     let node =
         Node::open(&node_config).map_err(|e| format!("cannot open data directory {}: {e}", config.data.display()))?;
     for tier in node.tiers() {

@@ -27,6 +27,7 @@ pub mod limits;
 pub mod mesh;
 mod node;
 mod reader;
+pub mod scrub;
 pub mod shard;
 mod store;
 pub mod tier;

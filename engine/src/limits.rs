@@ -15,6 +15,10 @@ pub const READ_CHUNK_BYTES: u64 = 1024 * 1024;
 /// write, no shard files. It is also at most one stripe of any scheme.
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 
+/// Default background scrub rate per core, and the pause before each pass.
+pub const SCRUB_BYTES_PER_SEC: u64 = 32 * 1024 * 1024;
+pub const SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// How long a freed volume's files outlive the commit that freed them.
 pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -23,6 +23,16 @@ pub struct NodeConfig {
     pub cores: usize,
     /// Bodies up to this size live inside their metadata record.
     pub inline_max_bytes: usize,
+    /// Background scrub rate per core (0: no background scrub).
+    pub scrub_bytes_per_sec: u64,
+    /// Pause before each background scrub pass.
+    pub scrub_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScrubSchedule {
+    pub bytes_per_sec: u64,
+    pub interval: std::time::Duration,
 }
 
 impl NodeConfig {
@@ -32,6 +42,8 @@ impl NodeConfig {
             tiers: vec![TierConfig { tier: Tier::Hot, disks: vec![data.to_owned()], scheme: None }],
             cores,
             inline_max_bytes: crate::limits::INLINE_MAX_BYTES,
+            scrub_bytes_per_sec: crate::limits::SCRUB_BYTES_PER_SEC,
+            scrub_interval: crate::limits::SCRUB_INTERVAL,
         }
     }
 }
@@ -70,7 +82,9 @@ pub struct Node {
     disks: BTreeMap<u32, Arc<Disk>>,
     tiers: Vec<TierState>,
     inline_max_bytes: usize,
+    scrub: ScrubSchedule,
     pub counters: Counters,
+    pub scrub_totals: crate::scrub::ScrubTotals,
     /// Readers of each volume id: its files are not removed while held.
     in_use: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
     /// Volumes freed by commits, with when: removed after a grace period.
@@ -130,7 +144,9 @@ impl Node {
             disks,
             tiers,
             inline_max_bytes: config.inline_max_bytes,
+            scrub: ScrubSchedule { bytes_per_sec: config.scrub_bytes_per_sec, interval: config.scrub_interval },
             counters: Counters::default(),
+            scrub_totals: Default::default(),
             repairs: Default::default(),
             in_use: Default::default(),
             freed: Default::default(),
@@ -149,6 +165,10 @@ impl Node {
 
     pub fn inline_max_bytes(&self) -> usize {
         self.inline_max_bytes
+    }
+
+    pub fn scrub_schedule(&self) -> ScrubSchedule {
+        self.scrub
     }
 
     pub fn disk(&self, id: u32) -> Option<&Arc<Disk>> {
@@ -325,10 +345,7 @@ type DiskMap = BTreeMap<u32, Arc<Disk>>;
 /// Identifies every configured disk. A disk the node knew whose directory
 /// lost its id (unmounted, wiped) is kept under its old id, marked faulty:
 /// reads reconstruct around it and no shard is written to it.
-fn open_disks(
-    config: &NodeConfig,
-    known: &BTreeMap<PathBuf, u32>,
-) -> Result<(DiskMap, Vec<TierState>)> {
+fn open_disks(config: &NodeConfig, known: &BTreeMap<PathBuf, u32>) -> Result<(DiskMap, Vec<TierState>)> {
     let mut disks: BTreeMap<u32, Arc<Disk>> = BTreeMap::new();
     let mut tiers = Vec::new();
     let mut next_id = known.values().copied().max().map_or(1, |m| m + 1);
@@ -389,6 +406,8 @@ mod tests {
             tiers: vec![TierConfig { tier: Tier::Hot, disks: disks.clone(), scheme: None }],
             cores: 1,
             inline_max_bytes: 0,
+            scrub_bytes_per_sec: 0,
+            scrub_interval: std::time::Duration::from_secs(1),
         };
         let node = Node::open(&config).expect("opens");
         assert_eq!(node.tier(Tier::Hot).map(|t| t.scheme), Some(Scheme { data: 2, parity: 1 }));

@@ -15,6 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::mesh::Mesh;
 use crate::node::Node;
 use crate::reader::ObjectReader;
+use crate::scrub::{scrub_volume, ScrubReport, Throttle};
 use crate::tier::Tier;
 use crate::volume::{SealedVolume, VolumeWriter};
 
@@ -72,9 +73,22 @@ impl Store {
         self.core
     }
 
-    /// Background work of this core: core 0 removes freed volumes once
-    /// their grace period is over.
+    /// Background work of this core: the scrubber over its partitions at
+    /// the configured rate; on core 0 also repairs queued by reads and the
+    /// removal of freed volumes once their grace period is over.
     pub fn spawn_housekeeping(self: &Rc<Self>) {
+        let scrub = self.node.scrub_schedule();
+        if scrub.bytes_per_sec > 0 {
+            let this = self.clone();
+            glommio::spawn_local(async move {
+                loop {
+                    glommio::timer::sleep(scrub.interval).await;
+                    let report = this.scrub_own_partitions(scrub.bytes_per_sec).await;
+                    tracing::info!(core = this.core, ?report, "scrub pass done");
+                }
+            })
+            .detach();
+        }
         if self.core != 0 {
             return;
         }
@@ -82,6 +96,10 @@ impl Store {
         glommio::spawn_local(async move {
             loop {
                 glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
+                for (vref, size) in node.take_repairs() {
+                    let report = scrub_volume(&node, &vref, size, &mut Throttle::new(0)).await;
+                    node.scrub_totals.record(&report);
+                }
                 let ready = node.take_freed(false);
                 if !ready.is_empty() {
                     let node = node.clone();
@@ -90,6 +108,59 @@ impl Store {
             }
         })
         .detach();
+    }
+
+    /// Scrubs every volume of the objects in this core's partitions.
+    pub async fn scrub_own_partitions(self: &Rc<Self>, bytes_per_sec: u64) -> ScrubReport {
+        let mut report = ScrubReport::default();
+        let mut throttle = Throttle::new(bytes_per_sec);
+        for p in (0..self.node.partition_count()).filter(|p| self.node.core_of_partition(*p) == self.core) {
+            let Some(partition) = self.node.partition(p).cloned() else { continue };
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let batch = match partition.scan_objects(after.as_deref(), 64) {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        tracing::error!(partition = p, error = %e, "scrub cannot read metadata");
+                        break;
+                    }
+                };
+                let Some((last, _)) = batch.last() else { break };
+                after = Some(last.clone());
+                for (_, record) in &batch {
+                    for segment in &record.segments {
+                        if let Some(vref) = segment.body.volume() {
+                            let r = scrub_volume(&self.node, vref, segment.size, &mut throttle).await;
+                            report.add(&r);
+                        }
+                    }
+                }
+            }
+        }
+        self.node.scrub_totals.record(&report);
+        report
+    }
+
+    /// Scrubs the whole node now, every core its own partitions at full
+    /// speed, and sums what they found.
+    pub async fn scrub_all(self: &Rc<Self>) -> Result<ScrubReport> {
+        let mut total = ScrubReport::default();
+        let pending: Vec<_> = (0..self.node.cores())
+            .map(|core| {
+                let this = self.clone();
+                glommio::spawn_local(async move {
+                    if core == this.core {
+                        return Ok(this.scrub_own_partitions(0).await);
+                    }
+                    let mesh = this.mesh.get().ok_or(EngineError::CoreUnavailable(core))?;
+                    mesh.call(core, |store| async move { store.scrub_own_partitions(0).await }).await
+                })
+            })
+            .collect();
+        for task in pending {
+            total.add(&task.await?);
+        }
+        Ok(total)
     }
 
     pub fn node(&self) -> &Arc<Node> {

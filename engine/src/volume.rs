@@ -404,6 +404,32 @@ impl VolumeReader {
         EngineError::Corrupt { volume: format!("{}/{:016x}", self.vref.slice, self.vref.id), block }
     }
 
+    /// The number of blocks in each shard.
+    pub fn block_count(&self) -> u64 {
+        self.blocks()
+    }
+
+    /// For every shard (data, then parity), whether each block of
+    /// `first..=last` is present and passes its crc32c.
+    pub async fn check(&self, first: u64, last: u64) -> Vec<Vec<bool>> {
+        let count = (last - first + 1) as usize;
+        let shards = self.vref.disks.len();
+        let reads = join_all((0..shards).map(|shard| self.read_shard(shard, first, last))).await;
+        reads.into_iter().map(|r| r.map_or_else(|| vec![false; count], |r| r.ok)).collect()
+    }
+
+    /// Every shard's block of stripe `block`, rebuilding data and parity
+    /// from any `k` good shards: what a repair writes back.
+    pub async fn stripe_blocks(&self, block: u64) -> Result<Vec<Vec<u8>>> {
+        let data = self.reconstruct(block).await?;
+        let mut stripe: Vec<u8> = Vec::with_capacity(data.len() * self.vref.block_size as usize);
+        for b in &data {
+            stripe.extend_from_slice(b);
+        }
+        let parity = encode_parity(&stripe, &self.vref)?;
+        Ok(data.iter().map(|b| b.to_vec()).chain(parity).collect())
+    }
+
     pub fn vref(&self) -> &VolumeRef {
         &self.vref
     }

@@ -276,6 +276,25 @@ impl Partition {
         Ok(out)
     }
 
+    /// Up to `limit` object records after the database key `after`, in key
+    /// order: how the scrubber walks a partition in small bites.
+    pub fn scan_objects(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, ObjectRecord)>, MetaError> {
+        let mut out = Vec::new();
+        let iter = match after {
+            Some(after) => {
+                let mut start = after.to_vec();
+                start.push(0);
+                self.objects.range(start..)
+            }
+            None => self.objects.iter(),
+        };
+        for guard in iter.take(limit) {
+            let (k, v) = guard.into_inner()?;
+            out.push((k.to_vec(), decode(&v)?));
+        }
+        Ok(out)
+    }
+
     /// True when the bucket holds an object or an upload in this partition.
     pub fn bucket_has_content(&self, bucket: &str) -> Result<bool, MetaError> {
         let prefix = bucket_prefix(bucket);
