@@ -58,21 +58,10 @@ impl TraceReport {
         });
     }
 
-    /// The human table.
+    /// The human table: a heading, one row per model, the policy's
+    /// reasons and the verdict.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let sim = &self.sim;
-        let _ = writeln!(
-            out,
-            "## {}: {} objects, {} reads, {:.1} GiB; hot {:.1} GiB, warm {}; scored from day {}\n",
-            self.trace,
-            self.objects,
-            self.reads,
-            self.footprint_bytes as f64 / GIB,
-            sim.hot_bytes as f64 / GIB,
-            sim.warm_bytes.map_or("unbounded".to_string(), |w| format!("{:.1} GiB", w as f64 / GIB)),
-            sim.scored_from_ms / 86_400_000,
-        );
+        let mut out = self.heading();
         let _ = writeln!(out, "| model | hot byte hit | moves | GiB moved | GiB promoted | cost $ | over capacity |");
         let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for o in &self.outcomes {
@@ -93,19 +82,34 @@ impl TraceReport {
             let reasons: Vec<String> = s.tally.decisions.iter().map(|(r, n)| format!("{r} {n}")).collect();
             let _ = writeln!(out, "\nstratum decisions by reason: {}", reasons.join(", "));
         }
-        if let Some(g) = self.goal {
-            let mark = |ok: bool| if ok { "met" } else { "MISSED" };
-            let _ = writeln!(
-                out,
-                "goal: {:.0} % of Belady ({}), {:.2}x Intelligent-Tiering ({}), {:.2}x LRU's bytes moved ({})",
-                100.0 * g.of_belady,
-                mark(g.within_10_percent_of_belady),
-                g.of_intelligent_tiering,
-                mark(g.twice_intelligent_tiering),
-                g.moved_of_lru,
-                mark(g.fewer_bytes_moved_than_lru),
-            );
-        }
-        out
+        out + &self.verdict()
+    }
+
+    fn heading(&self) -> String {
+        let sim = &self.sim;
+        let warm = sim.warm_bytes.map_or("unbounded".to_string(), |w| format!("{:.1} GiB", w as f64 / GIB));
+        format!(
+            "## {}: {} objects, {} reads, {:.1} GiB; hot {:.1} GiB, warm {warm}; scored from day {}\n\n",
+            self.trace,
+            self.objects,
+            self.reads,
+            self.footprint_bytes as f64 / GIB,
+            sim.hot_bytes as f64 / GIB,
+            sim.scored_from_ms / 86_400_000,
+        )
+    }
+
+    fn verdict(&self) -> String {
+        let Some(g) = self.goal else { return String::new() };
+        let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+        format!(
+            "goal: {:.0} % of Belady ({}), {:.2}x Intelligent-Tiering ({}), {:.2}x LRU's bytes moved ({})\n",
+            100.0 * g.of_belady,
+            mark(g.within_10_percent_of_belady),
+            g.of_intelligent_tiering,
+            mark(g.twice_intelligent_tiering),
+            g.moved_of_lru,
+            mark(g.fewer_bytes_moved_than_lru),
+        )
     }
 }
