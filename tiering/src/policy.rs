@@ -470,6 +470,21 @@ mod tests {
     }
 
     #[test]
+    fn a_decision_answers_why_in_one_json_document() {
+        let p = policy();
+        let mut o = Obj::new(Tier::Warm);
+        o.read_every(&p, 0, WEEK_MS, MS_PER_DAY);
+        o.read_every(&p, WEEK_MS, WEEK_MS + 20 * 60_000, 60_000);
+        let d = o.decide(&p, WEEK_MS + 20 * 60_000);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["tier"], "hot");
+        assert_eq!(json["reason"]["rule"]["name"], "spike");
+        assert_eq!(json["reason"]["inputs"]["from"], "warm");
+        assert_eq!(json["reason"]["inputs"]["reads"], 27);
+        assert!(json["reason"]["scores"]["spike_ratio"].as_f64().unwrap() >= 10.0);
+    }
+
+    #[test]
     fn property_every_decision_has_a_reason_that_matches_it() {
         use crate::testing::Prng;
         let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming, Rule::Spare];

@@ -5,6 +5,8 @@
 //! `op` is `GET` (default) or `PUT`. An object whose first line is a GET
 //! existed before the trace and starts in the cold tier for every policy; a
 //! PUT writes it (a later PUT of the same key is ignored: sizes are fixed).
+//! An object that is neither read nor written is not in a CSV trace, so a
+//! generated trace written out and replayed has a smaller footprint.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
