@@ -8,6 +8,10 @@ pub enum Error {
     Trace { line: usize, why: String },
     #[error("policy config {path}: {why}")]
     Config { path: String, why: String },
+    #[error("job {path}: {why}")]
+    Job { path: String, why: String },
+    #[error("{0}")]
+    Run(String),
     #[error(transparent)]
     Policy(#[from] stratum_tiering::Error),
     #[error("json: {0}")]

@@ -11,6 +11,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run S3 load jobs (bench/jobs/*.toml) against an endpoint.
+    Run(stratum_bench::load::RunArgs),
+    /// Measure the load generator's own ceiling against an in-process responder.
+    Ceiling(stratum_bench::load::ceiling::CeilingArgs),
     /// Replay access traces against the tiering policy and its baselines.
     Tiering(stratum_bench::tiering::TieringArgs),
 }
@@ -18,6 +22,8 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Run(args) => stratum_bench::load::run(args),
+        Command::Ceiling(args) => stratum_bench::load::ceiling(args),
         Command::Tiering(args) => stratum_bench::tiering::run(args),
     };
     match result {
