@@ -20,6 +20,7 @@ pub enum Endpoint {
     DeleteObject,
     CreateMultipartUpload,
     UploadPart,
+    UploadPartCopy,
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListParts,
@@ -85,9 +86,7 @@ impl Endpoint {
                 }
                 let upload = req.has_param("uploadId");
                 match method {
-                    "PUT" if upload && req.header("x-amz-copy-source").is_some() => {
-                        Endpoint::Unsupported("UploadPartCopy")
-                    }
+                    "PUT" if upload && req.header("x-amz-copy-source").is_some() => Endpoint::UploadPartCopy,
                     "PUT" if upload => Endpoint::UploadPart,
                     "PUT" if req.header("x-amz-copy-source").is_some() => Endpoint::CopyObject,
                     "PUT" => Endpoint::PutObject,
@@ -149,6 +148,17 @@ mod tests {
         assert_eq!(route("HEAD", "/b/my-image.jpg", &[]), Endpoint::HeadObject);
         assert_eq!(route("DELETE", "/b/my-second-image.jpg", &[]), Endpoint::DeleteObject);
         assert_eq!(route("PUT", "/b/my-image.jpg", &[]), Endpoint::PutObject);
+        assert_eq!(
+            route(
+                "PUT",
+                "/b/newobject?partNumber=2&uploadId=VCVsb2FkIElEIGZvciBlbZZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZR",
+                &[
+                    ("x-amz-copy-source", "/source-bucket/sourceobject"),
+                    ("x-amz-copy-source-range", "bytes=500-6291456")
+                ]
+            ),
+            Endpoint::UploadPartCopy
+        );
     }
 
     #[test]

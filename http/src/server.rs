@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{bucket, list, multipart, object};
+use crate::handlers::{bucket, copy, list, multipart, object};
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
@@ -207,12 +207,13 @@ async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Respo
         Endpoint::ListMultipartUploads => list::list_multipart_uploads(ctx, req).await,
         Endpoint::DeleteObjects => object::delete_objects(ctx, req, body).await,
         Endpoint::PutObject => object::put_object(ctx, req, body).await,
-        Endpoint::CopyObject => object::copy_object(ctx, req).await,
+        Endpoint::CopyObject => copy::copy_object(ctx, req).await,
         Endpoint::GetObject => object::get_object(ctx, req, false).await,
         Endpoint::HeadObject => object::get_object(ctx, req, true).await,
         Endpoint::DeleteObject => object::delete_object(ctx, req).await,
         Endpoint::CreateMultipartUpload => multipart::create_multipart_upload(ctx, req).await,
         Endpoint::UploadPart => multipart::upload_part(ctx, req, body).await,
+        Endpoint::UploadPartCopy => copy::upload_part_copy(ctx, req).await,
         Endpoint::CompleteMultipartUpload => multipart::complete_multipart_upload(ctx, req, body).await,
         Endpoint::AbortMultipartUpload => multipart::abort_multipart_upload(ctx, req).await,
         Endpoint::ListParts => multipart::list_parts(ctx, req).await,

@@ -1,6 +1,7 @@
 //! One file per group of S3 operations, like the S3 API reference.
 
 pub mod bucket;
+pub mod copy;
 pub mod list;
 pub mod multipart;
 pub mod object;
@@ -32,5 +33,17 @@ pub fn param_count(req: &Request, name: &str, default: usize, cap: usize) -> Res
                 .with("ArgumentName", name)
                 .with("ArgumentValue", v)
         }),
+    }
+}
+
+/// The four conditional headers, plain (`if-match`, …) or with a prefix
+/// (`x-amz-copy-source-` for a copy's source).
+pub fn conditions<'r>(req: &'r Request, prefix: &str) -> crate::conditional::Conditions<'r> {
+    let header = |name: &str| req.header(&format!("{prefix}{name}"));
+    crate::conditional::Conditions {
+        if_match: header("if-match"),
+        if_none_match: header("if-none-match"),
+        if_modified_since: header("if-modified-since"),
+        if_unmodified_since: header("if-unmodified-since"),
     }
 }

@@ -13,12 +13,22 @@ use crate::request::Request;
 use crate::response::Response;
 use crate::xml;
 
-const PART_NUMBER_MAX: u32 = 10_000;
+pub const PART_NUMBER_MAX: u32 = 10_000;
 
-fn upload_id(req: &Request) -> Result<&str, S3Error> {
+pub fn upload_id(req: &Request) -> Result<&str, S3Error> {
     req.param("uploadId")
         .filter(|id| !id.is_empty())
         .ok_or_else(|| S3Error::invalid_argument("uploadId must be given").with("ArgumentName", "uploadId"))
+}
+
+pub fn part_number(req: &Request) -> Result<u32, S3Error> {
+    req.param("partNumber")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=PART_NUMBER_MAX).contains(n))
+        .ok_or_else(|| {
+            S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+                .with("ArgumentName", "partNumber")
+        })
 }
 
 pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
@@ -50,14 +60,7 @@ pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Respons
 pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
     let (bucket, key) = object_of(req)?;
     let upload_id = upload_id(req)?;
-    let part_number = req
-        .param("partNumber")
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| (1..=PART_NUMBER_MAX).contains(n))
-        .ok_or_else(|| {
-            S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
-                .with("ArgumentName", "partNumber")
-        })?;
+    let part_number = part_number(req)?;
     // Refuse before reading a body that could never be committed; the
     // upload's record says which checksum each part needs.
     let (upload, _) = ctx.store.list_parts(bucket, key, upload_id, PART_NUMBER_MAX, 0).await?;

@@ -1,14 +1,14 @@
-//! PutObject, GetObject, HeadObject, DeleteObject, CopyObject, DeleteObjects.
+//! PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects.
 
 use base64::Engine as _;
 use stratum_engine::{ObjectRecord, SealedVolume, VolumeWriter};
 
 use crate::aws_chunked::ChecksumAlgo;
 use crate::body::Body;
-use crate::conditional::{evaluate, Conditions, Outcome};
+use crate::conditional::{evaluate, Outcome};
 use crate::ctx::{now_ms, Ctx};
 use crate::error::S3Error;
-use crate::handlers::{bucket_of, object_of, quoted};
+use crate::handlers::{bucket_of, conditions, object_of, quoted};
 use crate::limits::{PUT_SIZE_MAX_BYTES, USER_META_MAX_BYTES};
 use crate::range;
 use crate::request::Request;
@@ -63,7 +63,7 @@ impl ObjectMeta {
         Ok(ObjectMeta { content_type, headers, user_meta })
     }
 
-    fn into_record(self, etag: String, size: u64) -> ObjectRecord {
+    pub fn into_record(self, etag: String, size: u64) -> ObjectRecord {
         ObjectRecord {
             size,
             etag,
@@ -222,13 +222,7 @@ pub fn http_date(ms: i64) -> String {
 pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Response, S3Error> {
     let (bucket, key) = object_of(req)?;
     let record = ctx.store.head_object(bucket, key).await?;
-    let conditions = Conditions {
-        if_match: req.header("if-match"),
-        if_none_match: req.header("if-none-match"),
-        if_modified_since: req.header("if-modified-since"),
-        if_unmodified_since: req.header("if-unmodified-since"),
-    };
-    match evaluate(&conditions, &record.etag, record.modified_ms / 1000) {
+    match evaluate(&conditions(req, ""), &record.etag, record.modified_ms / 1000) {
         Outcome::Proceed => {}
         Outcome::NotModified => {
             return Ok(Response::new(304)
@@ -277,77 +271,6 @@ pub async fn delete_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error
     let (bucket, key) = object_of(req)?;
     ctx.store.delete_object(bucket, key).await?;
     Ok(Response::new(204))
-}
-
-/// CopyObject: the source is read through the engine (verified) and written
-/// as a new volume here; metadata is copied or replaced.
-pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
-    let (bucket, key) = object_of(req)?;
-    let (src_bucket, src_key) = copy_source(req)?;
-    ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
-    let source = ctx.store.head_object(&src_bucket, &src_key).await?;
-    let replace = match req.header("x-amz-metadata-directive").map(str::trim) {
-        None | Some("COPY") => false,
-        Some("REPLACE") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Unknown metadata directive.")),
-    };
-    if !replace && src_bucket == bucket && src_key == key {
-        return Err(S3Error::invalid_request(
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-        ));
-    }
-    let meta = if replace {
-        ObjectMeta::from_request(req)?
-    } else {
-        ObjectMeta {
-            content_type: source.content_type.clone(),
-            headers: source.headers.clone(),
-            user_meta: source.user_meta.clone(),
-        }
-    };
-    let mut writer = ctx.store.new_volume()?;
-    let mut reader = ctx.store.reader(&source, 0, source.size);
-    loop {
-        match reader.next().await {
-            Ok(Some(pieces)) => {
-                for piece in &pieces {
-                    if let Err(e) = writer.write(piece.as_slice()).await {
-                        writer.discard().await;
-                        return Err(e.into());
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                writer.discard().await;
-                return Err(e.into());
-            }
-        }
-    }
-    let volume = writer.seal().await?;
-    // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
-    let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
-    // Same bytes, same full-object checksum; a composite one described the source's parts.
-    record.checksum = source.checksum.clone().filter(|(_, value)| !value.contains('-'));
-    let stored = ctx.store.put_object(bucket, key, record, volume).await?;
-    let result = xml::CopyResult { etag: quoted(&stored.etag), last_modified_ms: stored.modified_ms };
-    Ok(Response::xml(xml::copy_object_result(&result)))
-}
-
-fn copy_source(req: &Request) -> Result<(String, String), S3Error> {
-    let raw = req.header("x-amz-copy-source").unwrap_or_default();
-    let raw = raw.split_once("?versionId=").map_or(raw, |(path, _)| path);
-    let decoded = percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| S3Error::invalid_argument("Invalid copy source encoding"))?;
-    let trimmed = decoded.trim_start_matches('/');
-    match trimmed.split_once('/') {
-        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_owned(), k.to_owned())),
-        _ => {
-            Err(S3Error::invalid_argument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-                .with("ArgumentName", "x-amz-copy-source"))
-        }
-    }
 }
 
 pub async fn delete_objects(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
