@@ -113,6 +113,18 @@ impl From<EngineError> for S3Error {
     }
 }
 
+impl From<crate::xml::XmlError> for S3Error {
+    fn from(e: crate::xml::XmlError) -> Self {
+        use crate::xml::XmlError;
+        match e {
+            XmlError::Malformed(_) | XmlError::TooLarge => S3Error::malformed_xml(),
+            XmlError::InvalidTag(m) => S3Error::new("InvalidTag", 400, m),
+            XmlError::BadRequest(m) => S3Error::new("BadRequest", 400, m),
+            XmlError::InvalidRequest(m) => S3Error::invalid_request(m),
+        }
+    }
+}
+
 fn is_no_space(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(libc_enospc())
 }

@@ -18,6 +18,9 @@ pub enum Endpoint {
     GetObject,
     HeadObject,
     DeleteObject,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
     CreateMultipartUpload,
     UploadPart,
     UploadPartCopy,
@@ -53,8 +56,7 @@ const BUCKET_SUBRESOURCES: &[&str] = &[
     "versions",
     "website",
 ];
-const OBJECT_SUBRESOURCES: &[&str] =
-    &["acl", "attributes", "legal-hold", "restore", "retention", "select", "tagging", "torrent"];
+const OBJECT_SUBRESOURCES: &[&str] = &["acl", "attributes", "legal-hold", "restore", "retention", "select", "torrent"];
 
 impl Endpoint {
     pub fn from_request(req: &Request) -> Endpoint {
@@ -85,6 +87,14 @@ impl Endpoint {
                     return Endpoint::Unsupported(sub);
                 }
                 let upload = req.has_param("uploadId");
+                if req.has_param("tagging") {
+                    return match method {
+                        "GET" => Endpoint::GetObjectTagging,
+                        "PUT" => Endpoint::PutObjectTagging,
+                        "DELETE" => Endpoint::DeleteObjectTagging,
+                        _ => Endpoint::Unsupported("this tagging operation"),
+                    };
+                }
                 match method {
                     "PUT" if upload && req.header("x-amz-copy-source").is_some() => Endpoint::UploadPartCopy,
                     "PUT" if upload => Endpoint::UploadPart,
@@ -148,6 +158,9 @@ mod tests {
         assert_eq!(route("HEAD", "/b/my-image.jpg", &[]), Endpoint::HeadObject);
         assert_eq!(route("DELETE", "/b/my-second-image.jpg", &[]), Endpoint::DeleteObject);
         assert_eq!(route("PUT", "/b/my-image.jpg", &[]), Endpoint::PutObject);
+        assert_eq!(route("GET", "/examplebucket/example-object?tagging", &[]), Endpoint::GetObjectTagging);
+        assert_eq!(route("PUT", "/examplebucket/object-key?tagging", &[]), Endpoint::PutObjectTagging);
+        assert_eq!(route("DELETE", "/examplebucket/example-object?tagging", &[]), Endpoint::DeleteObjectTagging);
         assert_eq!(
             route(
                 "PUT",

@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{bucket, copy, list, multipart, object};
+use crate::handlers::{bucket, copy, list, multipart, object, tagging};
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
@@ -211,6 +211,9 @@ async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Respo
         Endpoint::GetObject => object::get_object(ctx, req, false).await,
         Endpoint::HeadObject => object::get_object(ctx, req, true).await,
         Endpoint::DeleteObject => object::delete_object(ctx, req).await,
+        Endpoint::GetObjectTagging => tagging::get_object_tagging(ctx, req).await,
+        Endpoint::PutObjectTagging => tagging::put_object_tagging(ctx, req, body).await,
+        Endpoint::DeleteObjectTagging => tagging::delete_object_tagging(ctx, req).await,
         Endpoint::CreateMultipartUpload => multipart::create_multipart_upload(ctx, req).await,
         Endpoint::UploadPart => multipart::upload_part(ctx, req, body).await,
         Endpoint::UploadPartCopy => copy::upload_part_copy(ctx, req).await,

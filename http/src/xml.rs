@@ -1090,6 +1090,18 @@ pub fn parse_tagging_max(body: &[u8], max_tags: usize) -> Result<Vec<(String, St
     Ok(tags)
 }
 
+/// The rules of [`parse_tagging`] for tags that came another way
+/// (the `x-amz-tagging` header).
+pub fn check_tags(tags: &[(String, String)]) -> Result<(), XmlError> {
+    if tags.len() > MAX_OBJECT_TAGS {
+        return Err(XmlError::BadRequest(format!("Object tags cannot be greater than {MAX_OBJECT_TAGS}")));
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        check_tag(&tags[..i], k, v)?;
+    }
+    Ok(())
+}
+
 fn check_tag(tags: &[(String, String)], key: &str, value: &str) -> Result<(), XmlError> {
     if key.is_empty() {
         return Err(XmlError::InvalidTag("The TagKey you have provided is invalid".into()));

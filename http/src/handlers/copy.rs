@@ -10,6 +10,7 @@ use crate::ctx::{now_ms, Ctx};
 use crate::error::S3Error;
 use crate::handlers::multipart::{part_number, upload_id, PART_NUMBER_MAX};
 use crate::handlers::object::ObjectMeta;
+use crate::handlers::tagging::header_tags;
 use crate::handlers::{conditions, object_of, quoted};
 use crate::limits::PUT_SIZE_MAX_BYTES;
 use crate::request::Request;
@@ -33,15 +34,17 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let meta = if replace {
+    let mut meta = if replace {
         ObjectMeta::from_request(req)?
     } else {
         ObjectMeta {
             content_type: source.content_type.clone(),
             headers: source.headers.clone(),
             user_meta: source.user_meta.clone(),
+            tags: Vec::new(),
         }
     };
+    meta.tags = if directive(req, "x-amz-tagging-directive")? { header_tags(req)? } else { source.tags.clone() };
     let (volume, _) = copy_range(ctx, &source, 0, source.size, None).await?;
     // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);

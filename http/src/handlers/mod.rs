@@ -5,6 +5,7 @@ pub mod copy;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod tagging;
 
 use crate::error::S3Error;
 use crate::request::Request;

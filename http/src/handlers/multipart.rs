@@ -45,7 +45,7 @@ pub async fn create_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Respons
         content_type: meta.content_type,
         headers: meta.headers,
         user_meta: meta.user_meta,
-        tags: Vec::new(),
+        tags: meta.tags,
         checksum_algorithm: checksum_algo.map(|a| a.algorithm_name().to_owned()),
     };
     let upload_id = ctx.store.create_upload(bucket, key, record).await?;

@@ -8,6 +8,7 @@ use crate::body::Body;
 use crate::conditional::{evaluate, Outcome};
 use crate::ctx::{now_ms, Ctx};
 use crate::error::S3Error;
+use crate::handlers::tagging::{header_tags, with_tag_count};
 use crate::handlers::{bucket_of, conditions, object_of, quoted};
 use crate::limits::{PUT_SIZE_MAX_BYTES, USER_META_MAX_BYTES};
 use crate::range;
@@ -24,6 +25,7 @@ pub struct ObjectMeta {
     pub content_type: String,
     pub headers: Vec<(String, String)>,
     pub user_meta: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
 }
 
 impl ObjectMeta {
@@ -60,7 +62,7 @@ impl ObjectMeta {
             .with("Size", meta_bytes.to_string())
             .with("MaxSizeAllowed", USER_META_MAX_BYTES.to_string()));
         }
-        Ok(ObjectMeta { content_type, headers, user_meta })
+        Ok(ObjectMeta { content_type, headers, user_meta, tags: header_tags(req)? })
     }
 
     pub fn into_record(self, etag: String, size: u64) -> ObjectRecord {
@@ -72,7 +74,7 @@ impl ObjectMeta {
             headers: self.headers,
             user_meta: self.user_meta,
             segments: Vec::new(),
-            tags: Vec::new(),
+            tags: self.tags,
             checksum: None,
         }
     }
@@ -200,7 +202,7 @@ fn object_headers(mut resp: Response, record: &ObjectRecord) -> Response {
     for (name, value) in &record.user_meta {
         resp = resp.header(format!("x-amz-meta-{name}"), value.clone());
     }
-    resp
+    with_tag_count(resp, &record.tags)
 }
 
 /// Response overrides a GET may ask for (response-content-type, ...).
