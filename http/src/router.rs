@@ -9,6 +9,11 @@ pub enum Endpoint {
     HeadBucket,
     DeleteBucket,
     GetBucketLocation,
+    GetBucketCors,
+    PutBucketCors,
+    DeleteBucketCors,
+    /// OPTIONS on a bucket or object: a browser's CORS preflight (unsigned).
+    CorsPreflight,
     ListObjects,
     ListObjectsV2,
     ListMultipartUploads,
@@ -36,7 +41,6 @@ const BUCKET_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "acl",
     "analytics",
-    "cors",
     "encryption",
     "intelligent-tiering",
     "inventory",
@@ -66,7 +70,16 @@ impl Endpoint {
                 "GET" => Endpoint::ListBuckets,
                 _ => Endpoint::Unsupported("this operation on the service"),
             },
+            (Some(_), _) if method == "OPTIONS" => Endpoint::CorsPreflight,
             (Some(_), None) => {
+                if req.has_param("cors") {
+                    return match method {
+                        "GET" => Endpoint::GetBucketCors,
+                        "PUT" => Endpoint::PutBucketCors,
+                        "DELETE" => Endpoint::DeleteBucketCors,
+                        _ => Endpoint::Unsupported("this CORS operation"),
+                    };
+                }
                 if let Some(sub) = BUCKET_SUBRESOURCES.iter().find(|s| req.has_param(s)) {
                     return Endpoint::Unsupported(sub);
                 }
@@ -140,6 +153,11 @@ mod tests {
         );
         assert_eq!(route("GET", "/quotes?prefix=N&marker=Ned&max-keys=40", &[]), Endpoint::ListObjects);
         assert_eq!(route("GET", "/examplebucket?location", &[]), Endpoint::GetBucketLocation);
+        assert_eq!(route("GET", "/examplebucket?cors", &[]), Endpoint::GetBucketCors);
+        assert_eq!(route("PUT", "/examplebucket?cors", &[]), Endpoint::PutBucketCors);
+        assert_eq!(route("DELETE", "/examplebucket?cors", &[]), Endpoint::DeleteBucketCors);
+        assert_eq!(route("OPTIONS", "/examplebucket/exampleobject", &[]), Endpoint::CorsPreflight);
+        assert_eq!(route("OPTIONS", "/examplebucket", &[]), Endpoint::CorsPreflight);
         assert_eq!(route("GET", "/example-bucket?uploads&max-uploads=3", &[]), Endpoint::ListMultipartUploads);
         assert_eq!(route("POST", "/bucketname?delete", &[]), Endpoint::DeleteObjects);
         assert_eq!(route("POST", "/example-bucket/example-object?uploads", &[]), Endpoint::CreateMultipartUpload);

@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{bucket, copy, list, multipart, object, tagging};
+use crate::handlers::{bucket, copy, cors, list, multipart, object, tagging};
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
@@ -102,7 +102,9 @@ async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id:
     let is_head = req.method() == "HEAD";
     let owner = owner_core(ctx, &req);
     let core_header = format!("{}/{}", ctx.store.core(), owner);
-    let framing = authenticate(ctx, &req).and_then(|payload| Framing::from_request(&req, payload));
+    // A browser's preflight carries no credentials; it only reads CORS rules.
+    let payload = if req.method() == "OPTIONS" { Ok(sigv4::Payload::Unsigned) } else { authenticate(ctx, &req) };
+    let framing = payload.and_then(|payload| Framing::from_request(&req, payload));
     let framing = match framing {
         Ok(f) => f,
         Err(e) => {
@@ -112,7 +114,7 @@ async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id:
         }
     };
     let mut body = Body::new(conn, framing);
-    let result = dispatch(ctx, &req, &mut body).await;
+    let result = dispatch(ctx, &req, &mut body).await.map(|resp| cors::with_cors_headers(ctx, &req, resp));
     let drained = drain(&mut body).await;
     let resource = req.resource();
     match result {
@@ -202,6 +204,10 @@ async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Respo
         Endpoint::HeadBucket => bucket::head_bucket(ctx, req),
         Endpoint::DeleteBucket => bucket::delete_bucket(ctx, req).await,
         Endpoint::GetBucketLocation => bucket::get_bucket_location(ctx, req),
+        Endpoint::GetBucketCors => cors::get_bucket_cors(ctx, req),
+        Endpoint::PutBucketCors => cors::put_bucket_cors(ctx, req, body).await,
+        Endpoint::DeleteBucketCors => cors::delete_bucket_cors(ctx, req).await,
+        Endpoint::CorsPreflight => cors::preflight(ctx, req),
         Endpoint::ListObjects => list::list_objects_v1(ctx, req).await,
         Endpoint::ListObjectsV2 => list::list_objects_v2(ctx, req).await,
         Endpoint::ListMultipartUploads => list::list_multipart_uploads(ctx, req).await,

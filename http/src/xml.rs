@@ -96,16 +96,9 @@ pub struct Owner {
     pub display_name: String,
 }
 
-/// One CORS rule, as parsed from PutBucketCors and written by GetBucketCors.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CorsRule {
-    pub id: Option<String>,
-    pub allowed_origins: Vec<String>,
-    pub allowed_methods: Vec<String>,
-    pub allowed_headers: Vec<String>,
-    pub expose_headers: Vec<String>,
-    pub max_age_seconds: Option<u32>,
-}
+/// One CORS rule, as parsed from PutBucketCors and written by GetBucketCors:
+/// the bucket record's own type, so rules are stored as parsed.
+pub use stratum_meta::CorsRule;
 
 // ───────────────────────────── writer core ──────────────────────────────
 

@@ -2,6 +2,7 @@
 
 pub mod bucket;
 pub mod copy;
+pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
