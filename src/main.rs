@@ -1,6 +1,7 @@
 //! `stratum`: the S3-compatible object store. `stratum serve` starts one
 //! pinned glommio executor per core, each accepting on the shared port.
 
+mod admin;
 mod config;
 
 use std::rc::Rc;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the server (defaults: data in ./data, listening on 127.0.0.1:9000).
     Serve(ServeArgs),
+    /// Ask a running server: disks, stats, scrub.
+    Admin(admin::AdminArgs),
 }
 
 /// How often an idle core looks at the shutdown flag.
@@ -36,7 +39,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 fn main() {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Admin(args) => match admin::run(args) {
+            Ok(out) => {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{out}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("stratum admin: {e}");
+                std::process::exit(1);
+            }
+        },
+    };
     let config = match Config::resolve(args) {
         Ok(c) => c,
         Err(e) => {

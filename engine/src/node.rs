@@ -89,6 +89,8 @@ pub struct Node {
     in_use: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
     /// Volumes freed by commits, with when: removed after a grace period.
     freed: std::sync::Mutex<Vec<(std::time::Instant, stratum_meta::VolumeRef)>>,
+    /// Volumes being repaired right now: one repair per volume at a time.
+    repairing: std::sync::Mutex<std::collections::HashSet<u64>>,
     /// Volumes a read had to reconstruct, waiting for the scrubber to repair.
     repairs: std::sync::Mutex<std::collections::VecDeque<(stratum_meta::VolumeRef, u64)>>,
     /// Temp files of interrupted writes removed at start-up.
@@ -148,6 +150,7 @@ impl Node {
             counters: Counters::default(),
             scrub_totals: Default::default(),
             repairs: Default::default(),
+            repairing: Default::default(),
             in_use: Default::default(),
             freed: Default::default(),
             temp_files_removed,
@@ -261,6 +264,17 @@ impl Node {
         });
         *freed = waiting;
         ready.into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// Claims a volume for repair; false if another task is repairing it.
+    pub(crate) fn begin_repair(&self, id: u64) -> bool {
+        self.repairing.lock().map(|mut r| r.insert(id)).unwrap_or(false)
+    }
+
+    pub(crate) fn end_repair(&self, id: u64) {
+        if let Ok(mut r) = self.repairing.lock() {
+            r.remove(&id);
+        }
     }
 
     pub(crate) fn queue_repair(&self, vref: stratum_meta::VolumeRef, size: u64) {

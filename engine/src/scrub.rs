@@ -83,7 +83,7 @@ impl Throttle {
 /// Verifies every block of every shard of a volume; rewrites damaged or
 /// missing shards on their (healthy) disks.
 pub async fn scrub_volume(node: &Arc<Node>, vref: &VolumeRef, size: u64, throttle: &mut Throttle) -> ScrubReport {
-    let reader = VolumeReader::new(node.clone(), vref.clone(), size);
+    let reader = VolumeReader::for_scrub(node.clone(), vref.clone(), size);
     let mut report = ScrubReport { volumes: 1, ..Default::default() };
     let blocks = reader.block_count();
     let shards = vref.disks.len();
@@ -102,7 +102,8 @@ pub async fn scrub_volume(node: &Arc<Node>, vref: &VolumeRef, size: u64, throttl
         throttle.pace(bytes).await;
         first = last + 1;
     }
-    if damaged.iter().any(|d| *d) {
+    // Another task repairing the same volume will finish the job.
+    if damaged.iter().any(|d| *d) && node.begin_repair(vref.id) {
         match rewrite_shards(node, &reader, &damaged).await {
             Ok(n) => report.shards_repaired += n,
             Err(e) => {
@@ -110,6 +111,7 @@ pub async fn scrub_volume(node: &Arc<Node>, vref: &VolumeRef, size: u64, throttl
                 report.volumes_unrecoverable += 1;
             }
         }
+        node.end_repair(vref.id);
     }
     report
 }
@@ -132,9 +134,14 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
             parity_shards: v.parity_shards,
         };
         let tmp = disk.tmp_dir(v.slice).join(format!("{:016x}.{shard}.repair", v.id));
-        let sink =
-            ShardSink::create(header, disk.id, tmp, disk.shard_path(v.slice, v.id, shard), disk.volume_dir(v.slice, v.id))
-                .await?;
+        let sink = ShardSink::create(
+            header,
+            disk.id,
+            tmp,
+            disk.shard_path(v.slice, v.id, shard),
+            disk.volume_dir(v.slice, v.id),
+        )
+        .await?;
         sinks.push((shard, sink));
     }
     for block in 0..reader.block_count() {

@@ -258,12 +258,19 @@ pub struct VolumeReader {
     files: RefCell<Vec<ShardFile>>,
     /// Set when a read had to reconstruct: the volume needs repair.
     pub damaged: std::cell::Cell<bool>,
+    /// Client reads count toward read amplification; the scrubber's do not.
+    client: bool,
 }
 
 impl VolumeReader {
     pub fn new(node: Arc<Node>, vref: VolumeRef, size: u64) -> VolumeReader {
         let files = RefCell::new(vec![ShardFile::Unopened; vref.disks.len()]);
-        VolumeReader { node, vref, size, files, damaged: std::cell::Cell::new(false) }
+        VolumeReader { node, vref, size, files, damaged: std::cell::Cell::new(false), client: true }
+    }
+
+    /// A reader for the scrubber: its reads and rebuilds are not client traffic.
+    pub fn for_scrub(node: Arc<Node>, vref: VolumeRef, size: u64) -> VolumeReader {
+        VolumeReader { client: false, ..VolumeReader::new(node, vref, size) }
     }
 
     pub fn size(&self) -> u64 {
@@ -282,10 +289,13 @@ impl VolumeReader {
             ShardFile::Unopened => {}
         }
         let disk = self.node.disk(*self.vref.disks.get(shard)?)?;
-        let opened = if disk.is_faulty() {
+        let path = disk.shard_path(self.vref.slice, self.vref.id, shard);
+        // glommio's open panics on some missing paths (its statfs unwraps):
+        // a shard that is gone is found missing here instead.
+        let opened = if disk.is_faulty() || !path.exists() {
             None
         } else {
-            match DmaFile::open(disk.shard_path(self.vref.slice, self.vref.id, shard)).await {
+            match DmaFile::open(&path).await {
                 Ok(f) => Some(Rc::new(f)),
                 Err(e) => {
                     tracing::warn!(volume = %format!("{:016x}", self.vref.id), shard, error = %e, "shard unavailable");
@@ -317,7 +327,9 @@ impl VolumeReader {
                 return None;
             }
         };
-        Counters::add(&self.node.counters.disk_read_bytes, (data.len() + crcs.len()) as u64);
+        if self.client {
+            Counters::add(&self.node.counters.disk_read_bytes, (data.len() + crcs.len()) as u64);
+        }
         let ok: Vec<bool> = (0..count)
             .map(|i| {
                 let block = data.get(i * bs as usize..(i + 1) * bs as usize);
@@ -396,7 +408,9 @@ impl VolumeReader {
             };
             blocks.push(Rc::new(bytes));
         }
-        Counters::add(&self.node.counters.reconstructed_stripes, 1);
+        if self.client {
+            Counters::add(&self.node.counters.reconstructed_stripes, 1);
+        }
         Ok(blocks)
     }
 

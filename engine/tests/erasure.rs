@@ -144,3 +144,27 @@ fn small_bodies_go_inline_and_ranges_match_the_model() {
         let _ = std::fs::remove_dir_all(root);
     });
 }
+
+#[test]
+fn scrub_rewrites_damaged_and_missing_shards() {
+    use stratum_engine::scrub::{scrub_volume, Throttle};
+    run(|| async {
+        let (node, root) = node("scrub", 6, None);
+        let data = pattern(2 * 1024 * 1024 + 999, 5);
+        let (v, size) = write(&node, &data).await;
+        assert_eq!((v.data_shards, v.parity_shards), (4, 2));
+        flip_byte(&shard_path(&node, &v, 1), 4096 + 3);
+        std::fs::remove_file(shard_path(&node, &v, 4)).expect("remove parity shard");
+        let report = scrub_volume(&node, &v, size, &mut Throttle::new(0)).await;
+        assert!(report.bad_blocks >= 2, "{report:?}");
+        assert_eq!(report.shards_repaired, 2, "{report:?}");
+        assert_eq!(report.volumes_unrecoverable, 0);
+        let again = scrub_volume(&node, &v, size, &mut Throttle::new(0)).await;
+        assert_eq!((again.bad_blocks, again.shards_repaired), (0, 0), "whole after repair: {again:?}");
+        // The repaired shards now carry the data on their own: lose two others.
+        std::fs::remove_file(shard_path(&node, &v, 0)).expect("remove");
+        std::fs::remove_file(shard_path(&node, &v, 5)).expect("remove");
+        assert_eq!(read(&node, &v, size, 0, size).await.expect("read"), data);
+        let _ = std::fs::remove_dir_all(root);
+    });
+}

@@ -1,5 +1,6 @@
 //! One file per group of S3 operations, like the S3 API reference.
 
+pub mod admin;
 pub mod bucket;
 pub mod copy;
 pub mod cors;

@@ -1,0 +1,74 @@
+//! The admin API under `/_stratum/admin/` (never a bucket: S3 bucket names
+//! cannot start with `_`). Signed like any S3 request; answers JSON.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::error::S3Error;
+use crate::request::Request;
+use crate::response::{Body, Response};
+
+/// The pseudo-bucket the admin API lives under.
+pub const ADMIN_PREFIX: &str = "_stratum";
+
+pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
+    match (req.method(), req.key.as_deref()) {
+        ("GET", Some("admin/disks")) => Ok(json_response(disks(ctx))),
+        ("GET", Some("admin/stats")) => Ok(json_response(stats(ctx))),
+        ("POST", Some("admin/scrub")) => {
+            let report = ctx.store.scrub_all().await?;
+            Ok(json_response(json!({
+                "volumes": report.volumes,
+                "bytes_checked": report.bytes_checked,
+                "bad_blocks": report.bad_blocks,
+                "shards_repaired": report.shards_repaired,
+                "volumes_unrecoverable": report.volumes_unrecoverable,
+            })))
+        }
+        _ => Err(S3Error::new("NoSuchAdminCommand", 404, "No such admin command.")),
+    }
+}
+
+fn json_response(value: serde_json::Value) -> Response {
+    let body = serde_json::to_vec_pretty(&value).unwrap_or_default();
+    Response::new(200).header("content-type", "application/json").with_body(Body::Bytes(body))
+}
+
+fn disks(ctx: &Ctx) -> serde_json::Value {
+    let node = ctx.store.node();
+    let disks: Vec<_> = node
+        .disks()
+        .map(|d| json!({ "id": d.id, "path": d.path.display().to_string(), "tier": d.tier.name(), "state": d.state() }))
+        .collect();
+    let tiers: Vec<_> = node
+        .tiers()
+        .iter()
+        .map(|t| json!({ "tier": t.tier.name(), "scheme": t.scheme.to_string(), "disks": t.disks }))
+        .collect();
+    json!({ "disks": disks, "tiers": tiers })
+}
+
+fn stats(ctx: &Ctx) -> serde_json::Value {
+    let node = ctx.store.node();
+    let c = &node.counters;
+    let s = &node.scrub_totals;
+    let read = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let served = read(&c.served_bytes);
+    json!({
+        "reconstructed_stripes": read(&c.reconstructed_stripes),
+        "unrecoverable_reads": read(&c.unrecoverable_reads),
+        "corrupt_blocks": read(&c.corrupt_blocks),
+        "disk_read_bytes": read(&c.disk_read_bytes),
+        "served_bytes": served,
+        "read_amplification": if served == 0 { 0.0 } else { read(&c.disk_read_bytes) as f64 / served as f64 },
+        "scrub": {
+            "volumes": read(&s.volumes),
+            "bytes_checked": read(&s.bytes_checked),
+            "bad_blocks": read(&s.bad_blocks),
+            "shards_repaired": read(&s.shards_repaired),
+            "volumes_unrecoverable": read(&s.volumes_unrecoverable),
+        },
+    })
+}
