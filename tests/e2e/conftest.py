@@ -100,6 +100,9 @@ class StratumServer:
             raise ServerStartError(
                 f"stratum binary not found at {binary}: build it first (cargo build --release) "
                 "or set STRATUM_BIN")
+        if self.proc is not None:
+            assert self.proc.poll() is not None, "spawn() while the previous process still runs"
+            self._wait_port_released()
         env = dict(os.environ)
         for k in list(env):
             if k.startswith("STRATUM_") and k not in ("STRATUM_BIN", "STRATUM_SKIP_BIG"):
@@ -148,18 +151,24 @@ class StratumServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                raise AssertionError(f"stratum did not exit within {timeout}s of signal {sig}\n{self.log_tail()}")
+                raise AssertionError(
+                    f"stratum did not exit within {timeout}s of signal {sig}\n{self.log_tail()}") from None
+        self._wait_port_released()
         return self.proc.returncode
+
+    def _wait_port_released(self, timeout: float = 10.0):
+        """After a kill -9 the kernel keeps the dead process's listening
+        sockets (held by its io_uring ring) accepting for some milliseconds;
+        a restart must not take that for readiness."""
+        deadline = time.monotonic() + timeout
+        while port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def kill(self) -> int | None:
         return self.stop(signal.SIGKILL, timeout=10)
 
     def restart(self, sig=signal.SIGTERM, wait: bool = True):
         rc = self.stop(sig)
-        # the port must be free again before the new process binds it
-        deadline = time.monotonic() + 10
-        while port_open(self.port) and time.monotonic() < deadline:
-            time.sleep(0.05)
         self.start(wait=wait)
         return rc
 
@@ -194,6 +203,7 @@ class ServerFactory:
         self.base = base
         self.servers: list[StratumServer] = []
         self._n = 0
+        self.remove_data = False  # set by tests whose data dirs are huge
 
     def new_dir(self, name: str = "data") -> Path:
         self._n += 1
@@ -229,6 +239,8 @@ class ServerFactory:
                     pass
             if s in _LIVE:
                 _LIVE.remove(s)
+            if self.remove_data and s.data_dir:
+                shutil.rmtree(s.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -248,11 +260,27 @@ def _session_server(tmp_path_factory):
         _LIVE.remove(srv)
 
 
+def unanswered(srv, n: int = 12, timeout: float = 5.0) -> int:
+    """How many of n fresh connections got no HTTP answer within timeout
+    (an unsigned GET /: any status counts as an answer). With SO_REUSEPORT
+    the connections spread over the cores, so a dead core shows here."""
+    failures = 0
+    for _ in range(n):
+        try:
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=timeout) as s:
+                s.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n".encode())
+                if not s.recv(16).startswith(b"HTTP/1.1 "):
+                    failures += 1
+        except OSError:
+            failures += 1
+    return failures
+
+
 @pytest.fixture
 def server(_session_server, request):
     """The shared server (2 cores, default credentials). If an earlier test
-    crashed it, it is restarted on the same data dir (the crash is reported by
-    the earlier test's teardown)."""
+    crashed it (or left a core unresponsive), it is restarted on the same data
+    dir; the earlier test's teardown reports it."""
     srv = _session_server
     if not srv.alive():
         srv.start()
@@ -263,6 +291,12 @@ def server(_session_server, request):
         tail = srv.log_text()[start_len:][-4000:]
         pytest.fail(f"the shared stratum server died during this test (exit code {rc})\n{tail}",
                     pytrace=False)
+    lost = unanswered(srv)
+    if lost:
+        tail = srv.log_text()[start_len:][-4000:]
+        srv.kill()
+        pytest.fail(f"after this test the shared server left {lost} of 12 new connections unanswered "
+                    f"(a core is stuck or dead); it was killed and will be restarted\n{tail}", pytrace=False)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import io
 import os
 import random
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
@@ -270,7 +270,7 @@ def parse_error(body: bytes) -> dict:
     try:
         root = ET.fromstring(body)
     except ET.ParseError as e:  # pragma: no cover - message for the report
-        raise AssertionError(f"error body is not XML ({e}): {body[:300]!r}")
+        raise AssertionError(f"error body is not XML ({e}): {body[:300]!r}") from None
     assert _strip_ns(root.tag) == "Error", f"root element is {root.tag}, not Error: {body[:300]!r}"
     return {_strip_ns(c.tag): (c.text or "") for c in root}
 
@@ -320,10 +320,6 @@ def aws_chunked_signed(data: bytes, seed_signature: str, timestamp: str,
         out.write(f"{len(piece):x};chunk-signature={sig}\r\n".encode() + piece + b"\r\n")
         prev = sig
     return out.getvalue()
-
-
-def aws_chunked_len(data_len: int, chunk: int = 64 * KiB) -> int:
-    return len(aws_chunked_signed(b"\0" * data_len, "0" * 64, "20250101T000000Z", "x", chunk))
 
 
 # --------------------------------------------------------------------------
@@ -428,13 +424,6 @@ def proc_status_kib(pid: int, field_name: str) -> int:
             if line.startswith(field_name + ":"):
                 return int(line.split()[1])
     raise KeyError(field_name)
-
-
-@dataclass
-class Acked:
-    """Bookkeeping for crash tests."""
-    acked: dict = field(default_factory=dict)
-    attempted: dict = field(default_factory=dict)
 
 
 def empty_and_delete_bucket(client, bucket):

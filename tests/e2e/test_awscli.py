@@ -165,3 +165,21 @@ def test_s3api_put_head_metadata(aws, tmp_path, bucket):
     assert head["ContentType"] == "text/plain"
     assert head["Metadata"] == {"colour": "blue", "size": "big"}
     assert head["ETag"] == '"%s"' % hashlib.md5(b"hello awscli").hexdigest()
+
+
+def test_cp_from_stdin_streams_multipart(aws, tmp_path, bucket, s3):
+    import subprocess
+    data = os.urandom(19 * MiB + 11)
+    cmd = ["aws", "--endpoint-url", aws.endpoint, "s3", "cp", "-", f"s3://{bucket}/from-stdin"]
+    p = subprocess.run(cmd, input=data, env=aws.env, capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    h = s3.head_object(Bucket=bucket, Key="from-stdin")
+    assert h["ContentLength"] == len(data)
+    assert h["ETag"].endswith('-3"'), h["ETag"]  # 8 MiB parts
+    out = tmp_path / "back"
+    aws("s3", "cp", "--no-progress", f"s3://{bucket}/from-stdin", str(out))
+    assert out.read_bytes() == data
+    # and to stdout
+    p = subprocess.run(["aws", "--endpoint-url", aws.endpoint, "s3", "cp", f"s3://{bucket}/from-stdin", "-"],
+                       env=aws.env, capture_output=True, timeout=300)
+    assert p.returncode == 0 and p.stdout == data

@@ -66,6 +66,7 @@ def get_streamed(endpoint, path, headers=None, expect=200):
 
 
 def test_big_single_put_streams(server_factory):
+    server_factory.remove_data = True
     srv = server_factory.start(cores=2)
     c = srv.client()
     c.create_bucket(Bucket="big")
@@ -110,6 +111,7 @@ def test_big_single_put_streams(server_factory):
 
 
 def test_big_multipart_boto3(server_factory):
+    server_factory.remove_data = True
     srv = server_factory.start(cores=2)
     c = srv.client(max_pool_connections=8, read_timeout=300)
     c.create_bucket(Bucket="bigmp")

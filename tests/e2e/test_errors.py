@@ -252,3 +252,22 @@ def test_garbage_request_line_does_not_hurt(endpoint, errb, s3):
             pytest.fail("server neither answered nor closed a garbage request within 10 s")
     assert data == b"" or data.startswith(b"HTTP/1.1 4"), data[:100]
     assert s3.get_object(Bucket=errb, Key="obj")["Body"].read() == b"0123456789" * 10
+
+
+def test_oversized_request_head(endpoint, errb, s3):
+    host, port = endpoint.split("//")[1].split(":")
+    head = f"GET {encode_path(errb, 'obj')} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    head += "".join(f"x-filler-{i}: {'v' * 1000}\r\n" for i in range(200)) + "\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        try:
+            s.sendall(head.encode())
+        except OSError:
+            pass  # the server may close before reading it all
+        try:
+            data = s.recv(1024)
+        except socket.timeout:
+            pytest.fail("no answer to a 200 KB request head within 10 s")
+        except ConnectionResetError:
+            data = b""
+    assert data == b"" or data.split(b" ")[1][:1] == b"4", data[:100]
+    assert s3.get_object(Bucket=errb, Key="obj")["Body"].read() == b"0123456789" * 10

@@ -274,3 +274,39 @@ def test_multipart_over_existing_object(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old small object"
     s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id, MultipartUpload={"Parts": done})
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"".join(parts)
+
+
+def test_upload_part_content_md5(s3, bucket):
+    import base64
+    import hashlib
+    up = s3.create_multipart_upload(Bucket=bucket, Key="md5")["UploadId"]
+    data = os.urandom(MiB)
+    ok = s3.upload_part(Bucket=bucket, Key="md5", UploadId=up, PartNumber=1, Body=data,
+                        ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode())
+    assert ok["ETag"] == f'"{md5_hex(data)}"'
+    with pytest.raises(ClientError) as ei:
+        s3.upload_part(Bucket=bucket, Key="md5", UploadId=up, PartNumber=2, Body=data,
+                       ContentMD5=base64.b64encode(hashlib.md5(b"x").digest()).decode())
+    assert error_code(ei.value) == "BadDigest"
+    parts = s3.list_parts(Bucket=bucket, Key="md5", UploadId=up)["Parts"]
+    assert [p["PartNumber"] for p in parts] == [1]
+
+
+def test_list_multipart_uploads_pagination(s3, bucket):
+    made = []
+    for k in ("a", "b", "b", "c", "d"):
+        made.append((k, s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"]))
+    seen, km, um = [], None, None
+    for _ in range(20):
+        args = {"Bucket": bucket, "MaxUploads": 2}
+        if km is not None:
+            args.update(KeyMarker=km, UploadIdMarker=um)
+        r = s3.list_multipart_uploads(**args)
+        ups = r.get("Uploads", [])
+        assert len(ups) <= 2
+        seen += [(u["Key"], u["UploadId"]) for u in ups]
+        if not r["IsTruncated"]:
+            break
+        km, um = r["NextKeyMarker"], r["NextUploadIdMarker"]
+    assert sorted(seen) == sorted(made)
+    assert len(seen) == len(made), "an upload was listed twice"

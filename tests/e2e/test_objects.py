@@ -315,3 +315,201 @@ def test_empty_put_then_put_on_same_connection(s3, bucket):
         assert r1.get("ETag") == f'"{md5_hex(b"1")}"', r1["ResponseMetadata"]
     for i in range(3):
         assert s3.get_object(Bucket=bucket, Key=f"after-empty-{i}")["Body"].read() == b"1"
+
+
+def _wait_below(path, limit, timeout=15.0):
+    import time
+    from s3util import dir_bytes
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if dir_bytes(path) < limit:
+            return True
+        time.sleep(0.2)
+    return dir_bytes(path) < limit
+
+
+def test_delete_and_overwrite_free_disk(s3, bucket, server):
+    from s3util import dir_bytes
+    baseline = dir_bytes(server.data_dir)
+    s3.put_object(Bucket=bucket, Key="space", Body=os.urandom(12 * MiB))
+    assert dir_bytes(server.data_dir) - baseline >= 12 * MiB
+    # overwrite with a small body: the old 12 MiB go
+    s3.put_object(Bucket=bucket, Key="space", Body=b"small now")
+    assert _wait_below(server.data_dir, baseline + 2 * MiB), \
+        f"{(dir_bytes(server.data_dir) - baseline) / MiB:.1f} MiB still used after overwrite"
+    s3.put_object(Bucket=bucket, Key="space2", Body=os.urandom(12 * MiB))
+    s3.delete_object(Bucket=bucket, Key="space2")
+    assert _wait_below(server.data_dir, baseline + 2 * MiB), \
+        f"{(dir_bytes(server.data_dir) - baseline) / MiB:.1f} MiB still used after delete"
+
+
+def test_key_too_long(s3, bucket):
+    with pytest.raises(ClientError) as ei:
+        s3.put_object(Bucket=bucket, Key="k" * 1025, Body=b"x")
+    assert error_code(ei.value) == "KeyTooLongError"
+    assert http_status(ei.value) == 400
+
+
+def test_put_with_plain_chunked_transfer_encoding(endpoint, s3, bucket):
+    """No Content-Length, Transfer-Encoding: chunked: S3 refuses it (501
+    NotImplemented for the header, or 411 MissingContentLength); storing the
+    right bytes is fine too. Never a hang, never the chunk framing as content."""
+    data = os.urandom(100 * KiB)
+    path = encode_path(bucket, "te-chunked")
+    hdrs = sign_headers(endpoint, "PUT", path, "", {"Transfer-Encoding": "chunked"},
+                        payload_hash=sha256_hex(data))
+    body = b"".join(f"{len(data[i:i + 30000]):x}\r\n".encode() + data[i:i + 30000] + b"\r\n"
+                    for i in range(0, len(data), 30000)) + b"0\r\n\r\n"
+    conn = open_conn(endpoint, timeout=15)
+    try:
+        r = send(conn, "PUT", path, hdrs, body)
+    finally:
+        conn.close()
+    if r.status == 200:
+        assert s3.get_object(Bucket=bucket, Key="te-chunked")["Body"].read() == data
+    else:
+        assert (r.status, r.error()["Code"]) in ((411, "MissingContentLength"), (501, "NotImplemented")), \
+            (r.status, r.body[:300])
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key="te-chunked")
+
+
+def test_checksum_header_checked(endpoint, s3, bucket):
+    import base64
+    import binascii
+    data = os.urandom(50 * KiB)
+    good = base64.b64encode(binascii.crc32(data).to_bytes(4, "big")).decode()
+    bad = base64.b64encode((binascii.crc32(data) ^ 1).to_bytes(4, "big")).decode()
+    r = raw_request(endpoint, "PUT", encode_path(bucket, "crc-ok"), body=data,
+                    headers={"x-amz-checksum-crc32": good})
+    assert r.status == 200, r.body
+    r = raw_request(endpoint, "PUT", encode_path(bucket, "crc-bad"), body=data,
+                    headers={"x-amz-checksum-crc32": bad})
+    assert r.status == 400, r.body
+    assert r.error()["Code"] == "BadDigest"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="crc-bad")
+    # boto3's own checksums
+    s3.put_object(Bucket=bucket, Key="sha-algo", Body=data, ChecksumAlgorithm="SHA256")
+    assert s3.get_object(Bucket=bucket, Key="sha-algo")["Body"].read() == data
+
+
+def test_aws_chunked_bad_trailer_rejected(endpoint, s3, bucket):
+    import base64
+    data = os.urandom(100 * KiB)
+    framed, crc = aws_chunked_unsigned_trailer(data)
+    wrong = base64.b64encode(b"\x00\x00\x00\x00").decode()
+    framed = framed.replace(crc.encode(), wrong.encode())
+    r = raw_request(endpoint, "PUT", encode_path(bucket, "bad-trailer"), body=framed,
+                    payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                    headers={"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+                             "x-amz-trailer": "x-amz-checksum-crc32"})
+    assert r.status == 400, r.body
+    assert r.error()["Code"] == "BadDigest"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="bad-trailer")
+
+
+def test_aws_chunked_bad_chunk_signature_rejected(endpoint, s3, bucket):
+    data = os.urandom(150 * KiB)
+    path = encode_path(bucket, "bad-chunk-sig")
+    chunk = 64 * KiB
+    framed_len = len(aws_chunked_signed(data, "0" * 64, "20250101T000000Z", "x", chunk))
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+               "Content-Length": str(framed_len)}
+    hdrs, ctx = sign_headers(endpoint, "PUT", path, "", headers,
+                             payload_hash="STREAMING-AWS4-HMAC-SHA256-PAYLOAD", with_context=True)
+    # chunk signatures made with the wrong key
+    body = aws_chunked_signed(data, ctx["signature"], ctx["timestamp"], "wrong-secret", chunk)
+    conn = open_conn(endpoint)
+    try:
+        r = send(conn, "PUT", path, hdrs, body)
+    finally:
+        conn.close()
+    assert r.status == 403, r.body
+    assert r.error()["Code"] == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="bad-chunk-sig")
+
+
+def test_copy_object_works_or_is_refused(s3, bucket):
+    """CopyObject (awscli cp/mv between keys) must copy, or answer an error;
+    never a 200 that stores an empty object."""
+    data = os.urandom(100 * KiB)
+    s3.put_object(Bucket=bucket, Key="src", Body=data, ContentType="text/x-src")
+    try:
+        s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
+    except ClientError as e:
+        assert error_code(e) == "NotImplemented", e.response["Error"]
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key="dst")
+        return
+    g = s3.get_object(Bucket=bucket, Key="dst")
+    assert g["Body"].read() == data
+    assert g["ContentType"] == "text/x-src"
+
+
+def test_upload_part_copy_works_or_is_refused(s3, bucket):
+    data = os.urandom(5 * MiB + 10)
+    s3.put_object(Bucket=bucket, Key="src", Body=data)
+    up = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    try:
+        r = s3.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up, PartNumber=1,
+                                CopySource={"Bucket": bucket, "Key": "src"})
+    except ClientError as e:
+        assert error_code(e) == "NotImplemented", e.response["Error"]
+        parts = s3.list_parts(Bucket=bucket, Key="dst", UploadId=up).get("Parts", [])
+        assert parts == [], "a refused UploadPartCopy left a part behind"
+        return
+    etag = r["CopyPartResult"]["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == data
+
+
+def test_delete_objects_works_or_is_refused(s3, bucket):
+    keys = [f"multi-del/{i}" for i in range(5)]
+    for k in keys:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"x")
+    try:
+        r = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[:3]] +
+                                                     [{"Key": "multi-del/never-existed"}]})
+    except ClientError as e:
+        assert error_code(e) == "NotImplemented", e.response["Error"]
+        assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 5
+        return
+    assert sorted(d["Key"] for d in r.get("Deleted", [])) == sorted(keys[:3] + ["multi-del/never-existed"])
+    assert not r.get("Errors")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == keys[3:]
+
+
+def test_dot_segments_are_literal_key_characters(endpoint, s3, bucket, unique_name):
+    """S3 keys are opaque: '/b/x/../y' is key 'x/../y' in bucket b. A server
+    that normalised the path would let one bucket's request write another's."""
+    other = unique_name("other")
+    s3.create_bucket(Bucket=other)
+    try:
+        for raw_key in ("x/../y", "../" + other + "/stolen", "./dot", "a/./b", ".."):
+            path = "/" + bucket + "/" + raw_key
+            r = raw_request(endpoint, "PUT", path, body=b"literal")
+            assert r.status in (200, 400), (raw_key, r.status)
+            if r.status == 200:
+                assert s3.get_object(Bucket=bucket, Key=raw_key)["Body"].read() == b"literal"
+        assert s3.list_objects_v2(Bucket=other)["KeyCount"] == 0, "a write escaped into another bucket"
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket=bucket, Key="y")
+    finally:
+        from s3util import empty_and_delete_bucket
+        empty_and_delete_bucket(s3, other)
+
+
+def test_header_values_with_runs_of_spaces(s3, bucket):
+    """SigV4 signs header values with runs of spaces collapsed; the server
+    must canonicalise them the same way."""
+    s3.put_object(Bucket=bucket, Key="spaces", Body=b"x",
+                  Metadata={"note": "a   b  c", "lead": "  padded  "},
+                  ContentDisposition='inline;   filename="a  b.txt"')
+    h = s3.head_object(Bucket=bucket, Key="spaces")
+    assert h["Metadata"]["note"].split() == ["a", "b", "c"]
+    assert h["Metadata"]["lead"].strip() == "padded"
+    assert h["ContentDisposition"].replace(" ", "") == 'inline;filename="ab.txt"'

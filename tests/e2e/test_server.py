@@ -44,7 +44,8 @@ def test_keepalive_across_cores(endpoint, bucket):
     try:
         for i in range(25):
             key = f"ka-{i}-{random.random()}"
-            body = os.urandom(100 + i)
+            # mostly small (inline) bodies, some that stream into volumes
+            body = os.urandom(100 + i if i % 5 else 300 * KiB + i * 7919)
             bodies[key] = body
             path = encode_path(bucket, key)
             r = send(conn, "PUT", path, sign_headers(endpoint, "PUT", path, payload_hash=sha256_hex(body)), body)
@@ -80,6 +81,24 @@ def test_every_core_accepts(endpoint):
         owners.add(o)
     assert set(accepts) == {0, 1}, f"accepting cores over 64 connections: {sorted(set(accepts))}"
     assert owners <= {0, 1}
+
+
+def test_many_simultaneous_connections(endpoint, bucket, s3):
+    s3.put_object(Bucket=bucket, Key="shared", Body=b"shared body")
+    path = encode_path(bucket, "shared")
+    conns = [open_conn(endpoint, timeout=30) for _ in range(150)]
+    try:
+        for c in conns:
+            c.connect()
+        def one(c):
+            return send(c, "GET", path, sign_headers(endpoint, "GET", path))
+        with ThreadPoolExecutor(30) as ex:
+            rs = list(ex.map(one, conns))
+    finally:
+        for c in conns:
+            c.close()
+    assert all(r.status == 200 and r.body == b"shared body" for r in rs)
+    assert {core_header(r.headers)[0] for r in rs} == {0, 1}
 
 
 def test_core_header_on_errors_and_bucket_calls(endpoint, bucket):
@@ -483,3 +502,397 @@ def test_log_format_json(server_factory):
         c.get_object(Bucket="logs", Key="missing")
     assert srv.stop() == 0
     _assert_json_lines(srv)
+
+
+# -------------------------------------------------------------------------
+# HTTP/1.1 framing
+
+
+def _read_responses(sock, n, timeout=10):
+    """Reads n HTTP responses (Content-Length framed) from a raw socket."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            d = sock.recv(65536)
+            if not d:
+                raise AssertionError(f"connection closed after {len(out)} of {n} responses")
+            buf += d
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+        if status == 100:
+            continue
+        length = int(hdrs.get("content-length", "0"))
+        while len(buf) < length:
+            d = sock.recv(65536)
+            if not d:
+                raise AssertionError("connection closed inside a body")
+            buf += d
+        out.append((status, hdrs, buf[:length]))
+        buf = buf[length:]
+    return out
+
+
+def _raw_head(endpoint, method, path, headers=None, body=b""):
+    hdrs = sign_headers(endpoint, method, path, "", {**(headers or {}), "Content-Length": str(len(body))}
+                        if method == "PUT" else (headers or {}), payload_hash=sha256_hex(body))
+    return (f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
+            + "\r\n").encode() + body
+
+
+@pytest.mark.parametrize("size", [10, 100 * KiB, MiB + 3])
+def test_pipelined_put_then_get(endpoint, bucket, size):
+    """A PUT body followed in the same write by the next request: the body
+    reader must stop exactly at Content-Length."""
+    data = os.urandom(size)
+    keys = [f"pipe-{size}-{i}" for i in range(3)]
+    wire = b"".join(_raw_head(endpoint, "PUT", encode_path(bucket, k), body=data) for k in keys)
+    wire += b"".join(_raw_head(endpoint, "GET", encode_path(bucket, k)) for k in keys)
+    host, port = endpoint.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(wire)
+        rs = _read_responses(s, 6, timeout=30)
+    for status, hdrs, body in rs[:3]:
+        assert status == 200, body[:300]
+        assert hdrs["etag"] == f'"{md5_hex(data)}"'
+    for status, _hdrs, body in rs[3:]:
+        assert status == 200
+        assert body == data
+
+
+def test_pipelined_gets(endpoint, bucket, s3):
+    objs = {f"pg-{i}": os.urandom(50 + 1000 * i) for i in range(8)}
+    for k, v in objs.items():
+        s3.put_object(Bucket=bucket, Key=k, Body=v)
+    wire = b"".join(_raw_head(endpoint, "GET", encode_path(bucket, k)) for k in objs)
+    host, port = endpoint.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(wire)
+        rs = _read_responses(s, len(objs))
+    assert [body for _, _, body in rs] == list(objs.values()), "responses out of order or wrong"
+
+
+# -------------------------------------------------------------------------
+# more crash and restart cases
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_right_after_each_kind_of_write(server_factory):
+    """Every acknowledged mutation survives an immediate kill -9."""
+    srv = server_factory.start(cores=2)
+    c = srv.client()
+    c.create_bucket(Bucket="kill9")
+    state = {}
+    for i in range(6):
+        d = os.urandom([0, 10, 70 * KiB, 1 * MiB][i % 4])
+        c.put_object(Bucket="kill9", Key=f"obj{i}", Body=d)
+        state[f"obj{i}"] = d
+    srv.kill()
+    srv.start()
+    c = srv.client()
+
+    # overwrite, then kill
+    new = os.urandom(200 * KiB)
+    c.put_object(Bucket="kill9", Key="obj1", Body=new)
+    state["obj1"] = new
+    srv.kill()
+    srv.start()
+    c = srv.client()
+    assert c.get_object(Bucket="kill9", Key="obj1")["Body"].read() == new
+
+    # delete, then kill
+    c.delete_object(Bucket="kill9", Key="obj2")
+    del state["obj2"]
+    srv.kill()
+    srv.start()
+    c = srv.client()
+    with pytest.raises(ClientError):
+        c.head_object(Bucket="kill9", Key="obj2")
+
+    # complete a multipart upload, then kill
+    parts = [os.urandom(5 * MiB), os.urandom(1000)]
+    up = c.create_multipart_upload(Bucket="kill9", Key="mp")["UploadId"]
+    done = [{"PartNumber": i, "ETag": c.upload_part(Bucket="kill9", Key="mp", UploadId=up, PartNumber=i,
+                                                      Body=p)["ETag"]} for i, p in enumerate(parts, 1)]
+    c.complete_multipart_upload(Bucket="kill9", Key="mp", UploadId=up, MultipartUpload={"Parts": done})
+    state["mp"] = b"".join(parts)
+    # an upload left in progress, then kill
+    pending = c.create_multipart_upload(Bucket="kill9", Key="pending")["UploadId"]
+    c.upload_part(Bucket="kill9", Key="pending", UploadId=pending, PartNumber=1, Body=os.urandom(5 * MiB))
+    # create and delete buckets, then kill
+    c.create_bucket(Bucket="kill9-new")
+    c.create_bucket(Bucket="kill9-gone")
+    c.delete_bucket(Bucket="kill9-gone")
+    srv.kill()
+    srv.start()
+    c = srv.client()
+
+    names = [b["Name"] for b in c.list_buckets()["Buckets"]]
+    assert "kill9-new" in names and "kill9-gone" not in names
+    listed = {o["Key"] for o in c.list_objects_v2(Bucket="kill9").get("Contents", [])}
+    assert listed == set(state)
+    for k, v in state.items():
+        assert c.get_object(Bucket="kill9", Key=k)["Body"].read() == v, k
+    ups = c.list_multipart_uploads(Bucket="kill9").get("Uploads", [])
+    assert [(u["Key"], u["UploadId"]) for u in ups] == [("pending", pending)]
+    lp = c.list_parts(Bucket="kill9", Key="pending", UploadId=pending)["Parts"]
+    assert [p["PartNumber"] for p in lp] == [1]
+
+
+@pytest.mark.timeout(180)
+def test_reopen_with_another_core_count(server_factory):
+    """The data dir outlives the machine's core count: reopening it with
+    --cores 1 (and back with 2) must find every object, or refuse to start;
+    never silently hide objects."""
+    srv = server_factory.start(cores=2)
+    c = srv.client()
+    c.create_bucket(Bucket="cores")
+    objs = {f"k{i}": os.urandom(i * 997) for i in range(40)}
+    for k, v in objs.items():
+        c.put_object(Bucket="cores", Key=k, Body=v)
+    up = c.create_multipart_upload(Bucket="cores", Key="upl")["UploadId"]
+    assert srv.stop() == 0
+
+    one = server_factory.create(cores=1, data_dir=srv.data_dir)
+    one.spawn()
+    try:
+        one.wait_ready()
+    except AssertionError:
+        assert one.proc.poll() not in (None, 0), "neither started nor refused"
+        pytest.skip("the server refuses to reopen a data dir with another core count (acceptable)")
+    c = one.client()
+    listed = [o["Key"] for p in c.get_paginator("list_objects_v2").paginate(Bucket="cores")
+              for o in p.get("Contents", [])]
+    assert sorted(listed) == sorted(objs)
+    for k, v in objs.items():
+        assert c.get_object(Bucket="cores", Key=k)["Body"].read() == v, k
+    assert [u["UploadId"] for u in c.list_multipart_uploads(Bucket="cores").get("Uploads", [])] == [up]
+    more = {f"m{i}": os.urandom(100) for i in range(20)}
+    for k, v in more.items():
+        c.put_object(Bucket="cores", Key=k, Body=v)
+    assert one.stop() == 0
+
+    srv.start()
+    c = srv.client()
+    for k, v in {**objs, **more}.items():
+        assert c.get_object(Bucket="cores", Key=k)["Body"].read() == v, k
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_with_idle_keepalive_connection(server_factory):
+    srv = server_factory.start(cores=2)
+    conn = open_conn(srv.endpoint)
+    try:
+        r = send(conn, "GET", "/", sign_headers(srv.endpoint, "GET", "/"))
+        assert r.status == 200
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = srv.proc.wait(15)
+        except Exception:
+            pytest.fail("an idle kept-alive connection kept the server from exiting for 15 s")
+        assert rc == 0
+        assert time.monotonic() - t0 < 15
+    finally:
+        conn.close()
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_mid_upload_leaves_no_temp_files(server_factory):
+    srv = server_factory.start(cores=2)
+    srv.client().create_bucket(Bucket="mid")
+    path = encode_path("mid", "partial")
+    size = 64 * MiB
+    hdrs = sign_headers(srv.endpoint, "PUT", path, "", {"Content-Length": str(size)},
+                        payload_hash="UNSIGNED-PAYLOAD")
+    conn = open_conn(srv.endpoint)
+    try:
+        conn.putrequest("PUT", path, skip_host=True, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        chunk = os.urandom(MiB)
+        for _ in range(20):
+            conn.send(chunk)
+        time.sleep(0.5)
+        in_tmp = sum(os.path.getsize(os.path.join(d, f)) for t in dirs_named(srv.data_dir, "tmp")
+                     for d, _, fs in os.walk(t) for f in fs)
+        assert in_tmp > 0, "a body being written left nothing in any tmp directory"
+        srv.kill()
+    finally:
+        conn.close()
+    srv.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [os.path.join(d, f) for t in dirs_named(srv.data_dir, "tmp") for d, _, fs in os.walk(t) for f in fs]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left, f"temp files of the interrupted PUT survived the restart: {left[:5]}"
+    with pytest.raises(ClientError):
+        srv.client().head_object(Bucket="mid", Key="partial")
+
+
+def _volume_files(data_dir):
+    out = []
+    for d, _, fs in os.walk(data_dir):
+        if os.sep + "vol" in d:
+            out += [os.path.join(d, f) for f in fs]
+    return out
+
+
+def _get_checked(endpoint, path, headers=None):
+    """(status, body, complete) where complete is False when the connection
+    ended before Content-Length bytes arrived."""
+    import http.client
+    conn = open_conn(endpoint, timeout=30)
+    try:
+        conn.request("GET", path, headers=sign_headers(endpoint, "GET", path, "", headers or {}))
+        r = conn.getresponse()
+        try:
+            body = r.read()
+            return r.status, body, True
+        except http.client.IncompleteRead as e:
+            return r.status, e.partial, False
+    except (ConnectionError, http.client.HTTPException):
+        return None, b"", False
+    finally:
+        conn.close()
+
+
+@pytest.mark.timeout(180)
+def test_corrupted_volume_never_returns_wrong_bytes(server_factory):
+    srv = server_factory.start(cores=2)
+    c = srv.client()
+    c.create_bucket(Bucket="rot")
+    data = os.urandom(3 * MiB + 5)
+    before = set(_volume_files(srv.data_dir))
+    c.put_object(Bucket="rot", Key="victim", Body=data)
+    assert srv.stop() == 0
+    new = [f for f in _volume_files(srv.data_dir) if f not in before]
+    assert new, f"no new file under a vol/ directory of {srv.data_dir}"
+    victim = max(new, key=os.path.getsize)
+    size = os.path.getsize(victim)
+    offset = min(size - 1, 2 * MiB + 12345)
+    with open(victim, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0xFF]))
+        f.flush()
+        os.fsync(f.fileno())
+    srv.start()
+    path = encode_path("rot", "victim")
+    for headers in (None, {"Range": f"bytes={2 * MiB}-{2 * MiB + 100000}"}, {"Range": "bytes=0-1000"}):
+        status, body, complete = _get_checked(srv.endpoint, path, headers)
+        if status == 200 and complete:
+            assert body == data, "a corrupted volume was served as a complete 200 with wrong bytes"
+        elif status == 206 and complete:
+            a = int(headers["Range"].split("=")[1].split("-")[0])
+            assert body == data[a:a + len(body)], f"wrong bytes for {headers}"
+        else:
+            # an error status or a cut connection: fine, as long as what came was right
+            if status in (200, 206) and body:
+                a = int(headers["Range"].split("=")[1].split("-")[0]) if headers else 0
+                assert body == data[a:a + len(body)], "the bytes before the cut were wrong"
+    # the server is still serving
+    assert srv.client().list_buckets()["Buckets"]
+
+
+# -------------------------------------------------------------------------
+# consistency under concurrency
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("change", ["overwrite", "delete"])
+def test_gets_racing_overwrites_and_deletes(server_factory, change):
+    """GETs of a key that other clients keep overwriting (or deleting and
+    re-creating) answer 200 with a body matching its ETag, or 404; never a
+    dropped connection, a hang, or a mixed body."""
+    srv = server_factory.start(cores=2)
+    c = srv.client(max_pool_connections=16, read_timeout=20)
+    c.create_bucket(Bucket="race")
+    versions = [bytes([i]) * (200 * KiB + i) for i in range(8)]
+    etags = {f'"{md5_hex(v)}"': v for v in versions}
+    c.put_object(Bucket="race", Key="hot", Body=versions[0])
+    stop = threading.Event()
+    bad, errors, ok = [], [], [0]
+    path = encode_path("race", "hot")
+
+    def reader():
+        while not stop.is_set():
+            conn = open_conn(srv.endpoint, timeout=10)
+            try:
+                r = send(conn, "GET", path, sign_headers(srv.endpoint, "GET", path))
+            except Exception as e:  # noqa: BLE001 - every failure is a finding
+                errors.append(repr(e))
+                continue
+            finally:
+                conn.close()
+            if r.status == 404 and change == "delete":
+                continue
+            if r.status != 200 or etags.get(r.header("ETag")) != r.body:
+                bad.append((r.status, r.header("ETag"), len(r.body), r.body[:100]))
+            else:
+                ok[0] += 1
+
+    def writer(i):
+        for _ in range(12):
+            if change == "delete" and i % 2:
+                c.delete_object(Bucket="race", Key="hot")
+            else:
+                c.put_object(Bucket="race", Key="hot", Body=versions[i])
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        with ThreadPoolExecutor(8) as ex:
+            list(ex.map(writer, range(8)))
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(30)
+    assert not errors, f"{len(errors)} GETs failed at the connection level (ok: {ok[0]}): {errors[:3]}"
+    assert not bad, f"GETs with a wrong answer: {bad[:3]}"
+    assert ok[0] > 0
+    # every core still answers
+    for _ in range(16):
+        assert raw_request(srv.endpoint, "GET", "/", timeout=5).status == 200
+    assert srv.stop() == 0
+
+
+@pytest.mark.parametrize("action", ["delete", "overwrite"])
+def test_get_streaming_while_object_changes(endpoint, s3, bucket, action):
+    """A GET that started on a version returns that version's bytes (or is
+    cut short), even when the object is deleted or replaced meanwhile."""
+    import http.client
+    old = os.urandom(48 * MiB)
+    s3.put_object(Bucket=bucket, Key="moving", Body=old)
+    path = encode_path(bucket, "moving")
+    conn = open_conn(endpoint, timeout=60)
+    got = bytearray()
+    try:
+        conn.request("GET", path, headers=sign_headers(endpoint, "GET", path))
+        r = conn.getresponse()
+        assert r.status == 200
+        got += r.read(2 * MiB)
+        if action == "delete":
+            s3.delete_object(Bucket=bucket, Key="moving")
+        else:
+            s3.put_object(Bucket=bucket, Key="moving", Body=os.urandom(48 * MiB))
+        time.sleep(0.5)
+        try:
+            while True:
+                d = r.read(MiB)
+                if not d:
+                    break
+                got += d
+        except (http.client.IncompleteRead, ConnectionError):
+            pass
+    finally:
+        conn.close()
+    assert bytes(got) == old[:len(got)], "the GET mixed in bytes that are not the version it started on"
