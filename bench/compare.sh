@@ -37,10 +37,12 @@ PEER=$PEER_ROOT/bin/s3s-fs
 PORT_A=19401
 PORT_B=19402
 KEY=stratumadmin
-COMMIT=$(git rev-parse --short HEAD)
+# Taken once, before the build: HEAD may move while the comparison runs.
+COMMIT_FULL=$(git rev-parse HEAD)
+COMMIT=${COMMIT_FULL:0:7}
+DIRTY=$(git status --porcelain --untracked-files=no -- engine http meta src | wc -l)
 OUT=${OUT:-bench/results/compare-$COMMIT.md}
 CPUS=$(nproc)
-BENCH=target/release/stratum-bench
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -50,7 +52,7 @@ if [ ! -x "$PEER" ]; then
 fi
 if [ "$BUILD" = 1 ]; then
     log "building stratum and stratum-bench"
-    cargo build --release --bin stratum -p stratum-bench
+    cargo build --release -p stratum -p stratum-bench
 fi
 
 if [ "$CORES" -ge "$CPUS" ]; then
@@ -62,7 +64,10 @@ else
 fi
 
 rm -rf "$WORK"
-mkdir -p "$WORK/json" "$WORK/stratum" "$WORK/s3s-fs"
+mkdir -p "$WORK/json" "$WORK/stratum" "$WORK/s3s-fs" "$WORK/bin"
+# Copies: others may rebuild target/release while the comparison runs.
+cp target/release/stratum target/release/stratum-bench "$WORK/bin/"
+BENCH=$WORK/bin/stratum-bench
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -84,7 +89,7 @@ start_stratum() {
     if [ -n "${STRATUM_PID:-}" ]; then
         kill "$STRATUM_PID" && wait "$STRATUM_PID" 2>/dev/null || true
     fi
-    taskset -c "$2" target/release/stratum serve --listen "127.0.0.1:$PORT_A" --data "$WORK/stratum" \
+    taskset -c "$2" "$WORK/bin/stratum" serve --listen "127.0.0.1:$PORT_A" --data "$WORK/stratum" \
         --cores "$1" --access-key $KEY --secret-key $KEY >"$WORK/stratum.log" 2>&1 &
     STRATUM_PID=$!
     PIDS+=("$STRATUM_PID")
@@ -151,8 +156,8 @@ $BENCH ceiling --duration 2s --json >"$WORK/ceiling.json"
 
 mkdir -p "$(dirname "$OUT")"
 python3 bench/compare_report.py "$WORK" \
-    --commit "$(git rev-parse HEAD)" \
-    --dirty "$(git status --porcelain --untracked-files=no -- engine http meta src | wc -l)" \
+    --commit "$COMMIT_FULL" \
+    --dirty "$DIRTY" \
     --cores "$CORES" --server-cpus "$SERVER_CPUS" --client-cpus "$CLIENT_CPUS" \
     --duration "$DURATION" --rounds "$ROUNDS" --peer-version "$PEER_VERSION" >"$OUT"
 log "wrote $OUT"
