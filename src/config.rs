@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Allow --anonymous on a non-loopback address: anyone who reaches it can read and write
     #[arg(long, env = "STRATUM_ANONYMOUS_FORCE")]
     pub anonymous_force: bool,
+    /// A domain for virtual-hosted-style requests (bucket.DOMAIN/key); repeatable
+    #[arg(long = "domain", env = "STRATUM_DOMAINS", value_delimiter = ',')]
+    pub domains: Vec<String>,
 }
 
 /// `data = "/d1"` or `data = ["/d1", "/d2"]`.
@@ -84,6 +87,7 @@ struct FileConfig {
     region: Option<String>,
     anonymous: Option<bool>,
     anonymous_force: Option<bool>,
+    domains: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -105,6 +109,8 @@ pub struct Config {
     pub region: String,
     /// Unsigned requests are accepted (signed ones are still verified).
     pub anonymous: bool,
+    /// Domains under which `bucket.<domain>` names a bucket (lowercase, no port).
+    pub domains: Vec<String>,
 }
 
 impl Config {
@@ -171,6 +177,11 @@ impl Config {
             log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Human),
             region: args.region.or(file.region).unwrap_or_else(|| "us-east-1".to_owned()),
             anonymous,
+            domains: resolve_domains(if args.domains.is_empty() {
+                file.domains.unwrap_or_default()
+            } else {
+                args.domains
+            })?,
         })
     }
 }
@@ -214,6 +225,22 @@ fn resolve_tiers(
     Ok(out)
 }
 
+/// `s3.example.com`: a host name without scheme, port or path.
+fn resolve_domains(domains: Vec<String>) -> Result<Vec<String>, String> {
+    domains
+        .into_iter()
+        .map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase())
+        .map(|d| {
+            let ok = !d.is_empty() && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if ok {
+                Ok(d)
+            } else {
+                Err(format!("--domain {d:?}: expected a host name like s3.example.com"))
+            }
+        })
+        .collect()
+}
+
 fn available_cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -234,6 +261,19 @@ mod tests {
             region: None,
             anonymous: false,
             anonymous_force: false,
+            domains: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn domains_are_host_names() {
+        let mut a = args(None, None);
+        a.domains = vec!["S3.Example.com.".into(), "localhost".into()];
+        assert_eq!(Config::resolve(a).expect("resolves").domains, ["s3.example.com", "localhost"]);
+        for bad in ["http://s3.example.com", "s3.example.com:9000", "", "a/b"] {
+            let mut a = args(None, None);
+            a.domains = vec![bad.into()];
+            assert!(Config::resolve(a).is_err(), "{bad}");
         }
     }
 

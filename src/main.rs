@@ -111,6 +111,7 @@ fn serve(config: Config) -> Result<(), String> {
         credentials: vec![Credentials { access_key: config.access_key.clone(), secret_key: config.secret_key.clone() }],
         region: config.region.clone(),
         anonymous: config.anonymous,
+        domains: config.domains.clone(),
     });
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let drained = Arc::new(AtomicUsize::new(0));

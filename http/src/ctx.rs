@@ -12,6 +12,8 @@ pub struct HttpConfig {
     pub region: String,
     /// Unsigned requests are served (`--anonymous`); signed ones are still verified.
     pub anonymous: bool,
+    /// Domains for virtual-hosted-style addressing (`bucket.<domain>`).
+    pub domains: Vec<String>,
 }
 
 pub struct Ctx {

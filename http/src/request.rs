@@ -1,4 +1,5 @@
-//! A parsed request: path-style bucket and key, decoded query parameters.
+//! A parsed request: bucket and key (path style, or virtual-hosted style
+//! under a configured domain), decoded query parameters.
 
 use percent_encoding::percent_decode_str;
 
@@ -19,7 +20,16 @@ pub struct Request {
 }
 
 impl Request {
+    /// Path style only: `/bucket/key`.
+    #[cfg(test)]
     pub fn parse(head: Head) -> Result<Self, S3Error> {
+        Self::parse_for(head, &[])
+    }
+
+    /// With `Host: bucket.<domain>` for one of `domains` (lowercase, no
+    /// port), the bucket comes from the host and the whole path is the key;
+    /// any other host is path style.
+    pub fn parse_for(head: Head, domains: &[String]) -> Result<Self, S3Error> {
         let (raw_path, raw_query) = match head.target.split_once('?') {
             Some((p, q)) => (p.to_owned(), q.to_owned()),
             None => (head.target.clone(), String::new()),
@@ -27,9 +37,12 @@ impl Request {
         let path = raw_path
             .strip_prefix('/')
             .ok_or_else(|| S3Error::invalid_request("the request target must be an absolute path"))?;
-        let (bucket, key) = match path.split_once('/') {
-            Some((b, k)) => (b, Some(k)),
-            None => (path, None),
+        let (bucket, key) = match virtual_host_bucket(&head, domains) {
+            Some(bucket) => (bucket, Some(path)),
+            None => match path.split_once('/') {
+                Some((b, k)) => (b, Some(k)),
+                None => (path, None),
+            },
         };
         let bucket = if bucket.is_empty() { None } else { Some(decode(bucket, false)?) };
         let key = match key {
@@ -85,6 +98,21 @@ impl Request {
     }
 }
 
+/// The bucket named by a `Host: <bucket>.<domain>[:port]` header.
+fn virtual_host_bucket<'h>(head: &'h Head, domains: &[String]) -> Option<&'h str> {
+    let host = head.header("host")?.trim();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    domains.iter().find_map(|domain| {
+        // `get` rather than slicing: a client's odd Host must not panic us.
+        let at = name.len().checked_sub(domain.len())?;
+        let bucket = name.get(..at)?.strip_suffix('.')?;
+        (name.get(at..)?.eq_ignore_ascii_case(domain) && !bucket.is_empty()).then_some(bucket)
+    })
+}
+
 /// Percent-decodes a path segment or query part; S3 keys must be UTF-8.
 fn decode(s: &str, plus_is_space: bool) -> Result<String, S3Error> {
     let replaced;
@@ -106,6 +134,36 @@ mod tests {
 
     fn head(target: &str) -> Head {
         Head { method: "GET".into(), target: target.into(), minor_version: 1, headers: vec![] }
+    }
+
+    fn hosted(target: &str, host: &str) -> Request {
+        let mut h = head(target);
+        h.headers.push(("host".into(), host.into()));
+        Request::parse_for(h, &["s3.example.com".to_owned()]).expect("parses")
+    }
+
+    #[test]
+    fn virtual_hosted_style() {
+        let r = hosted("/a%20b//c?tagging", "media.s3.example.com:9000");
+        assert_eq!((r.bucket.as_deref(), r.key.as_deref()), (Some("media"), Some("a b//c")));
+        assert_eq!(r.raw_path, "/a%20b//c");
+        let r = hosted("/", "my.bucket.S3.Example.com");
+        assert_eq!((r.bucket.as_deref(), r.key.as_deref()), (Some("my.bucket"), None));
+        let r = hosted("//lead", "media.s3.example.com");
+        assert_eq!(r.key.as_deref(), Some("/lead"));
+        // the domain itself, other hosts, and look-alikes are path style
+        let odd = [
+            "s3.example.com",
+            "127.0.0.1:9000",
+            "media.s3.example.com.evil",
+            "[::1]:9000",
+            "xs3.example.com",
+            "\u{e9}3.example.com",
+        ];
+        for host in odd {
+            let r = hosted("/b/k", host);
+            assert_eq!((r.bucket.as_deref(), r.key.as_deref()), (Some("b"), Some("k")), "{host}");
+        }
     }
 
     #[test]

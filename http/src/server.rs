@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{admin, bucket, copy, cors, list, multipart, object, tagging};
+use crate::handlers::{bucket, copy, cors, list, multipart, object, tagging};
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
@@ -83,7 +83,7 @@ async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id:
         let _ = send_error(conn, ctx, e, "/", false, request_id).await;
         return ((505, target), 0, false);
     }
-    let req = match Request::parse(head) {
+    let req = match Request::parse_for(head, &ctx.config.domains) {
         Ok(req) => req,
         Err(e) => {
             let status = e.status;
@@ -197,9 +197,6 @@ fn anonymous_payload(req: &Request) -> sigv4::Payload {
 }
 
 async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
-    if req.bucket.as_deref() == Some(admin::ADMIN_PREFIX) {
-        return admin::handle(ctx, req).await;
-    }
     let endpoint = Endpoint::from_request(req);
     match endpoint {
         Endpoint::ListBuckets => bucket::list_buckets(ctx),
