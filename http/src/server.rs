@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{bucket, copy, cors, list, multipart, object, tagging};
+use crate::handlers::{admin, bucket, copy, cors, list, multipart, object, tagging};
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
@@ -197,6 +197,9 @@ fn anonymous_payload(req: &Request) -> sigv4::Payload {
 }
 
 async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Response, S3Error> {
+    if req.bucket.as_deref() == Some(admin::ADMIN_PREFIX) {
+        return admin::handle(ctx, req).await;
+    }
     let endpoint = Endpoint::from_request(req);
     match endpoint {
         Endpoint::ListBuckets => bucket::list_buckets(ctx),
