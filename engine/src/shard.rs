@@ -140,7 +140,8 @@ impl ShardSink {
         let expected = full.len();
         let written = self.file.write_at(full, self.pos).await?;
         if written != expected {
-            return Err(EngineError::Io(std::io::Error::other("short write to shard file")));
+            // io_uring file writes come back short only when the disk is full.
+            return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
         }
         self.pos += expected as u64;
         self.fill = 0;

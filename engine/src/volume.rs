@@ -291,8 +291,9 @@ impl VolumeReader {
         let disk = self.node.disk(*self.vref.disks.get(shard)?)?;
         let path = disk.shard_path(self.vref.slice, self.vref.id, shard);
         // glommio's open panics on some missing paths (its statfs unwraps):
-        // a shard that is gone is found missing here instead.
-        let opened = if disk.is_faulty() || !path.exists() {
+        // a shard that is gone is found missing here instead. A faulty disk
+        // is still read: every block is checked, and what fails is rebuilt.
+        let opened = if !path.exists() {
             None
         } else {
             match DmaFile::open(&path).await {

@@ -289,6 +289,18 @@ async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_
                         }
                     }
                     Ok(None) => break,
+                    Err(e) if pending_head.is_some() => {
+                        // Nothing is sent yet: answer with S3's error instead of the body.
+                        let e = S3Error::from(e);
+                        let extra: Vec<(&str, &str)> = e.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                        let body = xml::error(e.code, &e.message, "", request_id, &extra);
+                        let mut out = Vec::with_capacity(512 + body.len());
+                        let headers = [("content-type".to_owned(), "application/xml".to_owned())];
+                        write_head(&mut out, e.status, &headers, request_id, core, body.len() as u64);
+                        out.extend_from_slice(&body);
+                        conn.write_all(&out).await?;
+                        return Ok(0);
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "object read failed mid-response; closing connection");
                         return Err(std::io::Error::other(e.to_string()));

@@ -1,0 +1,67 @@
+"""A full disk: PUTs fail with a clear S3 error, GETs keep working, nothing
+is corrupted, and PUTs work again once space is freed. Runs on a small tmpfs
+the test mounts (skipped where the machine cannot mount one)."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.timeout(180)
+def test_full_disk_refuses_puts_keeps_gets_and_recovers(server_factory, small_fs: Path):
+    srv = server_factory.start(cores=2, data_dir=small_fs / "data")
+    c = srv.client()
+    c.create_bucket(Bucket="full")
+    data = random.Random(5).randbytes(8 * 1024 * 1024)
+    stored = []
+    for i in range(12):
+        try:
+            c.put_object(Bucket="full", Key=f"k{i}", Body=data)
+            stored.append(f"k{i}")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 507
+            break
+    else:
+        pytest.fail("a 48 MiB disk took 96 MiB")
+    assert len(stored) >= 3
+    for key in stored:
+        assert c.get_object(Bucket="full", Key=key)["Body"].read() == data, key
+    assert not list(small_fs.glob("data/core-*/tmp/*")), "a refused PUT left temp files"
+
+    for key in stored[:2]:
+        c.delete_object(Bucket="full", Key=key)
+    deadline = time.monotonic() + 20  # freed volumes go after a 5 s grace
+    while True:
+        try:
+            c.put_object(Bucket="full", Key="after", Body=data)
+            break
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InsufficientStorage"
+            assert time.monotonic() < deadline, "PUTs did not recover after space was freed"
+            time.sleep(1)
+    assert c.get_object(Bucket="full", Key="after")["Body"].read() == data
+    for key in stored[2:]:
+        assert c.get_object(Bucket="full", Key=key)["Body"].read() == data, key
+    srv.stop()
+    srv.start()
+    assert c.get_object(Bucket="full", Key="after")["Body"].read() == data
