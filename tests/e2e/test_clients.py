@@ -41,6 +41,17 @@ def local_tree(tmp_path) -> Path:
     return root
 
 
+def runner(prefix: list[str], env: dict[str, str]):
+    """Runs ``prefix + args``; a failure shows the command and its output."""
+    def run(*args, check=True):
+        cmd = [*prefix, *args]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} -> {p.returncode}\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+        return p
+    return run
+
+
 # --------------------------------------------------------------------------
 # rclone
 
@@ -63,14 +74,8 @@ def rclone(server, tmp_path):
     })
     (tmp_path / "rclone.conf").write_text("")
 
-    def run(*args, check=True):
-        cmd = ["rclone", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--low-level-retries", "1",
-               "--retries", "1", *args]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        if check and p.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} -> {p.returncode}\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
-        return p
-    return run
+    return runner(["rclone", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--low-level-retries", "1",
+                   "--retries", "1"], env)
 
 
 def test_rclone_copy_check_lsf_sync_delete(rclone, s3, bucket, local_tree, tmp_path):
@@ -126,14 +131,7 @@ def s3cmd(server, tmp_path):
         f"bucket_location = {REGION}\nuse_https = False\nsignature_v2 = False\n"
         "multipart_chunk_size_mb = 5\ncheck_ssl_certificate = False\n")
 
-    def run(*args, check=True):
-        cmd = ["s3cmd", "-c", str(cfg), "--no-progress", *args]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "HOME": str(tmp_path)})
-        if check and p.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} -> {p.returncode}\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
-        return p
-    return run
+    return runner(["s3cmd", "-c", str(cfg), "--no-progress"], {**os.environ, "HOME": str(tmp_path)})
 
 
 def test_s3cmd_put_get_sync_ls_del(s3cmd, s3, bucket_name, local_tree, tmp_path):
