@@ -31,13 +31,24 @@ enum AdminCommand {
     Stats,
     /// Scrub every volume now (every core at full speed) and report.
     Scrub,
+    /// Where an object's bytes are: inline, or tier, scheme and disks per segment.
+    Object { bucket: String, key: String },
+    /// Move an object's body to another tier (copy, verify, switch, free).
+    MoveTier { bucket: String, key: String, tier: String },
 }
 
 pub fn run(args: AdminArgs) -> Result<String, String> {
-    let (method, path) = match args.command {
-        AdminCommand::Disks => ("GET", "/_stratum/admin/disks"),
-        AdminCommand::Stats => ("GET", "/_stratum/admin/stats"),
-        AdminCommand::Scrub => ("POST", "/_stratum/admin/scrub"),
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let (method, path, query) = match &args.command {
+        AdminCommand::Disks => ("GET", "/_stratum/admin/disks", String::new()),
+        AdminCommand::Stats => ("GET", "/_stratum/admin/stats", String::new()),
+        AdminCommand::Scrub => ("POST", "/_stratum/admin/scrub", String::new()),
+        AdminCommand::Object { bucket, key } => {
+            ("GET", "/_stratum/admin/object", format!("bucket={}&key={}", enc(bucket), enc(key)))
+        }
+        AdminCommand::MoveTier { bucket, key, tier } => {
+            ("POST", "/_stratum/admin/move-tier", format!("bucket={}&key={}&tier={}", enc(bucket), enc(key), enc(tier)))
+        }
     };
     let endpoint = args.endpoint.unwrap_or_else(|| "http://127.0.0.1:9000".to_owned());
     let host = endpoint
@@ -52,8 +63,10 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let region = args.region.unwrap_or_else(|| "us-east-1".to_owned());
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: 0\r\n");
-    for (name, value) in sign_request(method, &host, path, "", &creds, &region, now) {
+    let target = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: 0\r\n");
+    for (name, value) in sign_request(method, &host, path, &query, &creds, &region, now) {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");

@@ -27,6 +27,8 @@ pub enum EngineError {
     Corrupt { volume: String, block: u64 },
     #[error("metadata: {0}")]
     Meta(MetaError),
+    #[error("the object changed while the operation ran")]
+    Conflict,
     #[error("not enough healthy disks in the tier for its erasure scheme")]
     InsufficientDisks,
     #[error("core {0} is not answering")]
@@ -41,6 +43,7 @@ impl From<MetaError> for EngineError {
             MetaError::BucketNotEmpty => EngineError::BucketNotEmpty,
             MetaError::NoSuchUpload => EngineError::NoSuchUpload,
             MetaError::NoSuchKey => EngineError::NoSuchKey,
+            MetaError::Conflict => EngineError::Conflict,
             MetaError::InvalidPart(n) => EngineError::InvalidPart(n),
             MetaError::InvalidPartOrder => EngineError::InvalidPartOrder,
             MetaError::EntityTooSmall(n) => EngineError::EntityTooSmall(n),

@@ -25,6 +25,7 @@ pub mod error;
 pub mod layout;
 pub mod limits;
 pub mod mesh;
+pub mod mover;
 mod node;
 mod reader;
 pub mod scrub;

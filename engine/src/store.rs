@@ -19,6 +19,11 @@ use crate::scrub::{scrub_volume, ScrubReport, Throttle};
 use crate::tier::Tier;
 use crate::volume::{SealedVolume, VolumeWriter};
 
+/// The copies that are new (not one of the original segments).
+fn fresh(original: &[Segment], copies: &[Segment]) -> Vec<Segment> {
+    copies.iter().filter(|c| !original.contains(c)).cloned().collect()
+}
+
 /// An owned listing request, so it can cross cores.
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {
@@ -252,6 +257,39 @@ impl Store {
         record.cors = rules;
         self.node.remember_bucket(record);
         Ok(())
+    }
+
+    /// Moves an object's body into `tier`: copy, verify, switch the record
+    /// atomically (only if the object did not change meanwhile), then the
+    /// old shards are freed. Returns the new record.
+    pub async fn move_tier(self: &Rc<Self>, bucket: &str, key: &str, tier: Tier) -> Result<ObjectRecord> {
+        let record = self.head_object(bucket, key).await?;
+        let mut copies = Vec::with_capacity(record.segments.len());
+        for segment in &record.segments {
+            match crate::mover::copy_segment(&self.node, self.core as u16, segment, tier).await {
+                Ok(copy) => copies.push(copy),
+                Err(e) => {
+                    crate::mover::drop_copies(&self.node, &fresh(&record.segments, &copies));
+                    return Err(e);
+                }
+            }
+        }
+        if copies == record.segments {
+            return Ok(record);
+        }
+        let op = Op::ReplaceSegments {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            old: record.segments.clone(),
+            new: copies.clone(),
+        };
+        match self.commit(self.node.object_partition(bucket, key), op).await {
+            Ok(applied) => applied.object.ok_or(EngineError::NoSuchKey),
+            Err(e) => {
+                crate::mover::drop_copies(&self.node, &fresh(&record.segments, &copies));
+                Err(e)
+            }
+        }
     }
 
     /// Replaces an object's tags (empty removes them).

@@ -94,6 +94,11 @@ impl From<EngineError> for S3Error {
                 "Your proposed upload is smaller than the minimum allowed object size.",
             )
             .with("PartNumber", n.to_string()),
+            EngineError::Conflict => S3Error::new(
+                "OperationAborted",
+                409,
+                "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+            ),
             EngineError::InsufficientDisks => {
                 S3Error::new("SlowDown", 503, "Not enough healthy disks to store the object safely; please retry.")
             }

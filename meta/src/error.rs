@@ -14,6 +14,8 @@ pub enum MetaError {
     BucketExists,
     #[error("bucket is not empty")]
     BucketNotEmpty,
+    #[error("the object changed while the operation ran")]
+    Conflict,
     #[error("no such key")]
     NoSuchKey,
     #[error("no such upload")]

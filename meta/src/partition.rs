@@ -63,6 +63,14 @@ pub enum Op {
         name: String,
         rules: Vec<crate::CorsRule>,
     },
+    /// Points an object at new copies of its body (a tier move), if the
+    /// object still has exactly the segments `old`; frees those.
+    ReplaceSegments {
+        bucket: String,
+        key: String,
+        old: Vec<Segment>,
+        new: Vec<Segment>,
+    },
 }
 
 /// What an applied op leaves for the caller: volumes no longer referenced
@@ -119,6 +127,7 @@ impl Partition {
             Op::AbortUpload { bucket, key, upload_id } => self.abort_upload(&bucket, &key, &upload_id),
             Op::SetObjectTags { bucket, key, tags } => self.set_object_tags(&bucket, &key, tags),
             Op::SetBucketCors { name, rules } => self.set_bucket_cors(&name, rules),
+            Op::ReplaceSegments { bucket, key, old, new } => self.replace_segments(&bucket, &key, &old, new),
         }
     }
 
@@ -163,6 +172,26 @@ impl Partition {
         record.tags = tags;
         self.objects.insert(db_key, encode(&record)?)?;
         Ok(Applied { freed: Vec::new(), object: Some(record) })
+    }
+
+    fn replace_segments(
+        &self,
+        bucket: &str,
+        key: &str,
+        old: &[Segment],
+        new: Vec<Segment>,
+    ) -> Result<Applied, MetaError> {
+        let db_key = object_key(bucket, key);
+        let bytes = self.objects.get(&db_key)?.ok_or(MetaError::NoSuchKey)?;
+        let mut record: ObjectRecord = decode(&bytes)?;
+        if record.segments != old {
+            // Overwritten meanwhile: the new copies are the caller's to drop.
+            return Err(MetaError::Conflict);
+        }
+        let freed = old.iter().filter_map(|s| s.body.volume().cloned()).collect();
+        record.segments = new;
+        self.objects.insert(db_key, encode(&record)?)?;
+        Ok(Applied { freed, object: Some(record) })
     }
 
     fn set_bucket_cors(&self, name: &str, rules: Vec<crate::CorsRule>) -> Result<Applied, MetaError> {

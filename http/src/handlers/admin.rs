@@ -5,6 +5,8 @@ use std::sync::atomic::Ordering;
 
 use serde_json::json;
 
+use stratum_engine::Tier;
+
 use crate::ctx::Ctx;
 use crate::error::S3Error;
 use crate::request::Request;
@@ -17,6 +19,21 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
     match (req.method(), req.key.as_deref()) {
         ("GET", Some("admin/disks")) => Ok(json_response(disks(ctx))),
         ("GET", Some("admin/stats")) => Ok(json_response(stats(ctx))),
+        ("GET", Some("admin/object")) => {
+            let (bucket, key) = (param(req, "bucket")?, param(req, "key")?);
+            let record = ctx.store.head_object(bucket, key).await?;
+            Ok(json_response(layout(bucket, key, &record)))
+        }
+        ("POST", Some("admin/move-tier")) => {
+            let (bucket, key) = (param(req, "bucket")?, param(req, "key")?);
+            let tier = Tier::parse(param(req, "tier")?)
+                .ok_or_else(|| S3Error::invalid_argument("tier must be hot, warm or cold"))?;
+            if ctx.store.node().tier(tier).is_none() {
+                return Err(S3Error::invalid_argument(format!("this node has no {} tier", tier.name())));
+            }
+            let record = ctx.store.move_tier(bucket, key, tier).await?;
+            Ok(json_response(layout(bucket, key, &record)))
+        }
         ("POST", Some("admin/scrub")) => {
             let report = ctx.store.scrub_all().await?;
             Ok(json_response(json!({
@@ -29,6 +46,29 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
         }
         _ => Err(S3Error::new("NoSuchAdminCommand", 404, "No such admin command.")),
     }
+}
+
+fn param<'r>(req: &'r Request, name: &str) -> Result<&'r str, S3Error> {
+    req.param(name).filter(|v| !v.is_empty()).ok_or_else(|| S3Error::invalid_argument(format!("{name} is required")))
+}
+
+/// Where an object's bytes are: per segment, inline or tier, scheme and disks.
+fn layout(bucket: &str, key: &str, record: &stratum_engine::ObjectRecord) -> serde_json::Value {
+    let segments: Vec<_> = record
+        .segments
+        .iter()
+        .map(|s| match s.body.volume() {
+            None => json!({ "size": s.size, "inline": true }),
+            Some(v) => json!({
+                "size": s.size,
+                "tier": Tier::from_code(v.tier).map_or("unknown", Tier::name),
+                "scheme": format!("{}+{}", v.data_shards, v.parity_shards),
+                "disks": v.disks,
+                "volume": format!("{:016x}", v.id),
+            }),
+        })
+        .collect();
+    json!({ "bucket": bucket, "key": key, "size": record.size, "etag": record.etag, "segments": segments })
 }
 
 fn json_response(value: serde_json::Value) -> Response {
