@@ -121,6 +121,8 @@ pub struct Job {
     pub size: SizeSpec,
     pub objects: u64,
     pub connections: usize,
+    /// Threads of the generator that drive the connections.
+    pub client_threads: usize,
     pub stop: Stop,
     pub warmup: Duration,
     pub bucket: String,
@@ -182,6 +184,7 @@ pub struct JobFile {
     pub size: Option<SizeField>,
     pub objects: Option<u64>,
     pub connections: Option<usize>,
+    pub client_threads: Option<usize>,
     pub duration: Option<String>,
     pub ops: Option<u64>,
     pub warmup: Option<String>,
@@ -258,6 +261,9 @@ impl JobFile {
             size,
             objects: self.objects.unwrap_or(1000).max(1),
             connections: self.connections.unwrap_or(16).max(1),
+            // One thread drives thousands of requests a second per
+            // connection set; more only help a generator with spare CPUs.
+            client_threads: self.client_threads.unwrap_or(1).max(1),
             stop,
             warmup: parse_duration(self.warmup.as_deref().unwrap_or("1s")).map_err(bad)?,
             bucket: self.bucket.clone().unwrap_or_else(|| "stratum-bench".to_owned()),

@@ -5,8 +5,10 @@
 
 pub mod ceiling;
 pub mod client;
+pub mod evloop;
 pub mod job;
 pub mod limits;
+pub mod parse;
 pub mod prepare;
 pub mod procstat;
 pub mod report;
@@ -56,6 +58,9 @@ pub struct RunArgs {
     pub connections: Option<usize>,
     #[arg(long)]
     pub objects: Option<u64>,
+    /// Generator threads driving the connections (default 1).
+    #[arg(long)]
+    pub client_threads: Option<usize>,
     /// Video jobs: this many viewers instead of a search.
     #[arg(long)]
     pub viewers: Option<usize>,
@@ -158,6 +163,7 @@ fn with_overrides(mut file: JobFile, args: &RunArgs) -> JobFile {
     }
     file.connections = args.connections.or(file.connections);
     file.objects = args.objects.or(file.objects);
+    file.client_threads = args.client_threads.or(file.client_threads);
     if let Some(n) = args.viewers {
         file.video.get_or_insert_with(Default::default).viewers = Some(n);
     }

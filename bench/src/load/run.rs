@@ -1,8 +1,8 @@
-//! The closed-loop runner: one thread per connection, each issuing its next
-//! request as soon as the last one is answered, for a duration or an
-//! operation count after a warm-up. Latencies go into a per-thread
-//! hdrhistogram, merged at the end; nothing is shared on the hot path but
-//! three relaxed counters for the progress line.
+//! The closed-loop runner: every connection issues its next request as soon
+//! as the last one is answered, for a duration or an operation count after a
+//! warm-up. A few event-loop threads ([`evloop`]) drive all the connections.
+//! Latencies go into a per-thread hdrhistogram, merged at the end; nothing
+//! is shared on the hot path but a few relaxed counters.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rand::SeedableRng;
 
-use super::client::Body;
+use super::client::{write_body, Body, Response};
+use super::evloop;
 use super::job::{Job, OpKind, Stop};
-use super::limits::LATENCY_US_MAX;
+use super::limits::{LATENCY_US_MAX, SMALL_WRITE_BYTES};
 use super::prepare::{body_of, run_error};
 use super::procstat::{thread_cpu_ns, ProcSample};
 use super::report::{JobReport, Latency, OpReport, ServerReport};
-use super::s3::{key, list_query, object_path, plan, Plan, Req, Target};
-use super::session::{failure, Session};
+use super::s3::{key, list_query, object_path, plan, Heads, Plan, Req, Target};
+use super::session::failure;
 use crate::Error;
 
 /// How the run is watched.
@@ -84,31 +85,32 @@ pub fn run(
         done_errors: AtomicU64::new(0),
         finished: AtomicUsize::new(0),
     };
+    let threads = job.client_threads.clamp(1, job.connections);
     let (tallies, server) = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..job.connections)
+        let handles: Vec<_> = (0..threads)
             .map(|id| {
-                s.spawn({
-                    let shared = &shared;
-                    move || connection(shared, id)
-                })
+                // Connections dealt out as evenly as they go.
+                let connections = job.connections / threads + usize::from(id < job.connections % threads);
+                let shared = &shared;
+                s.spawn(move || loop_thread(shared, id, connections))
             })
             .collect();
-        let server = watch_run(&shared, watch);
+        let server = watch_run(&shared, watch, threads);
         let tallies: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         (tallies, server)
     });
     let tallies = tallies.into_iter().collect::<Result<Result<Vec<Tally>, Error>, _>>();
-    let tallies = tallies.map_err(|_| run_error(job, "a connection thread panicked"))??;
+    let tallies = tallies.map_err(|_| run_error(job, "an event-loop thread panicked"))??;
     Ok(summarise(job, ops, measure_from, tallies, server))
 }
 
 /// Prints progress until the connections finish; samples the server at the
 /// start and the end of the measured phase.
-fn watch_run(shared: &Shared<'_>, watch: Watch) -> Option<(ProcSample, ProcSample)> {
+fn watch_run(shared: &Shared<'_>, watch: Watch, threads: usize) -> Option<(ProcSample, ProcSample)> {
     let mut before = None;
     let mut last = (Instant::now(), 0u64, 0u64);
     let mut next_tick = Instant::now() + Duration::from_secs(1);
-    while shared.finished.load(Ordering::Acquire) < shared.job.connections {
+    while shared.finished.load(Ordering::Acquire) < threads {
         std::thread::sleep(Duration::from_millis(20));
         let now = Instant::now();
         if before.is_none() && now >= shared.measure_from {
@@ -137,75 +139,138 @@ fn watch_run(shared: &Shared<'_>, watch: Watch) -> Option<(ProcSample, ProcSampl
     before.zip(after)
 }
 
-/// One connection's loop.
-fn connection(shared: &Shared<'_>, id: usize) -> Result<Tally, Error> {
+/// One event-loop thread: its share of the connections, and its tally.
+fn loop_thread(shared: &Shared<'_>, id: usize, connections: usize) -> Result<Tally, Error> {
     let job = shared.job;
-    let result = connection_loop(shared, id);
+    let mut ops = LoopOps::new(shared, id, connections);
+    let driven = evloop::drive(shared.target.addr, connections, &mut ops);
     shared.finished.fetch_add(1, Ordering::Release);
-    result.map_err(|e| run_error(job, &e))
-}
-
-fn connection_loop(shared: &Shared<'_>, id: usize) -> Result<Tally, String> {
-    let job = shared.job;
-    let mut session = Session::new(shared.target, &job.creds);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(job.seed ^ (id as u64).wrapping_mul(0x9E37_79B9));
-    let mut tally = Tally { hists: BTreeMap::new(), bytes: 0, errors: BTreeMap::new(), last_end: None, cpu_ns: None };
-    for (kind, _) in shared.ops {
-        let hist = Histogram::new_with_bounds(1, LATENCY_US_MAX, 3).map_err(|e| e.to_string())?;
-        tally.hists.insert(*kind, hist);
-    }
-    let mut cpu_from = None;
-    loop {
-        let began = Instant::now();
-        let measuring = began >= shared.measure_from;
-        if measuring && cpu_from.is_none() {
-            cpu_from = Some(thread_cpu_ns());
-        }
-        if shared.stop.load(Ordering::Relaxed) || shared.deadline.is_some_and(|d| began >= d) {
-            break;
-        }
-        if let (true, Stop::Ops(limit)) = (measuring, job.stop) {
-            if shared.measured.fetch_add(1, Ordering::Relaxed) >= limit {
-                shared.stop.store(true, Ordering::Relaxed);
-                break;
-            }
-        }
-        let p = plan(job, shared.ops, &mut rng, shared.seq.fetch_add(1, Ordering::Relaxed));
-        let outcome = execute(&mut session, job, shared.pattern, &p);
-        let ended = Instant::now();
-        shared.done_ops.fetch_add(1, Ordering::Relaxed);
-        match outcome {
-            Ok(bytes) => {
-                shared.done_bytes.fetch_add(bytes, Ordering::Relaxed);
-                if measuring {
-                    let us = ended.duration_since(began).as_micros() as u64;
-                    if let Some(h) = tally.hists.get_mut(&p.kind) {
-                        h.saturating_record(us.max(1));
-                    }
-                    tally.bytes += bytes;
-                }
-            }
-            Err(key) => {
-                shared.done_errors.fetch_add(1, Ordering::Relaxed);
-                if measuring {
-                    *tally.errors.entry(key).or_insert(0) += 1;
-                }
-            }
-        }
-        if measuring {
-            tally.last_end = Some(ended);
-        }
-    }
-    tally.cpu_ns = match (cpu_from.flatten(), thread_cpu_ns()) {
+    driven.map_err(|e| run_error(job, &format!("event loop: {e}")))?;
+    let mut tally = ops.tally;
+    tally.cpu_ns = match (ops.cpu_from.flatten(), thread_cpu_ns()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
     Ok(tally)
 }
 
-/// Issues one planned request; returns the payload bytes moved or the
-/// error's key.
-fn execute(session: &mut Session, job: &Job, pattern: &[u8], p: &Plan) -> Result<u64, String> {
+/// Plans, signs and tallies the requests of one event-loop thread.
+struct LoopOps<'s, 'j> {
+    shared: &'s Shared<'j>,
+    heads: Heads,
+    rng: rand::rngs::StdRng,
+    tally: Tally,
+    /// Per connection: the request in flight, when it began, whether it
+    /// counts (began after the warm-up).
+    current: Vec<Option<(Plan, Instant, bool)>>,
+    cpu_from: Option<Option<u64>>,
+}
+
+impl<'s, 'j> LoopOps<'s, 'j> {
+    fn new(shared: &'s Shared<'j>, id: usize, connections: usize) -> Self {
+        let job = shared.job;
+        let mut hists = BTreeMap::new();
+        for (kind, _) in shared.ops {
+            // Bounds are constants that hdrhistogram accepts.
+            if let Ok(h) = Histogram::new_with_bounds(1, LATENCY_US_MAX, 3) {
+                hists.insert(*kind, h);
+            }
+        }
+        LoopOps {
+            shared,
+            heads: Heads::new(job.creds.clone(), &shared.target.host),
+            rng: rand::rngs::StdRng::seed_from_u64(job.seed ^ (id as u64).wrapping_mul(0x9E37_79B9)),
+            tally: Tally { hists, bytes: 0, errors: BTreeMap::new(), last_end: None, cpu_ns: None },
+            current: vec![None; connections],
+            cpu_from: None,
+        }
+    }
+
+    /// Whether another request may start now, and whether it counts.
+    fn admit(&mut self, now: Instant) -> Option<bool> {
+        let shared = self.shared;
+        let measuring = now >= shared.measure_from;
+        if measuring && self.cpu_from.is_none() {
+            self.cpu_from = Some(thread_cpu_ns());
+        }
+        if shared.stop.load(Ordering::Relaxed) || shared.deadline.is_some_and(|d| now >= d) {
+            return None;
+        }
+        if let (true, Stop::Ops(limit)) = (measuring, shared.job.stop) {
+            if shared.measured.fetch_add(1, Ordering::Relaxed) >= limit {
+                shared.stop.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
+        Some(measuring)
+    }
+}
+
+impl<'s, 'j> evloop::Ops<'j> for LoopOps<'s, 'j> {
+    fn next(&mut self, slot: usize) -> Option<evloop::Request<'j>> {
+        let began = Instant::now();
+        let measuring = self.admit(began)?;
+        let shared = self.shared;
+        let seq = shared.seq.fetch_add(1, Ordering::Relaxed);
+        let p = plan(shared.job, shared.ops, &mut self.rng, seq);
+        let request = build(&mut self.heads, shared.job, shared.pattern, &p);
+        if let Some(c) = self.current.get_mut(slot) {
+            *c = Some((p, began, measuring));
+        }
+        Some(request)
+    }
+
+    fn finished(&mut self, slot: usize, result: Result<Response, String>) {
+        let ended = Instant::now();
+        let current = self.current.get_mut(slot).and_then(Option::take);
+        let shared = self.shared;
+        shared.done_ops.fetch_add(1, Ordering::Relaxed);
+        let (plan, began, measuring) = match current {
+            Some((p, began, measuring)) => (Some(p), began, measuring),
+            None => (None, ended, ended >= shared.measure_from),
+        };
+        let kind = plan.map(|p| p.kind);
+        let outcome = result.and_then(|r| match failure(&r) {
+            Some(key) => Err(key),
+            None => Ok(r.body_bytes),
+        });
+        match outcome {
+            Ok(received) => {
+                // A PUT moved its body, whatever the answer's body was.
+                let bytes = match plan {
+                    Some(p) if p.kind == OpKind::Put => shared.job.size.size_of(p.index),
+                    _ => received,
+                };
+                shared.done_bytes.fetch_add(bytes, Ordering::Relaxed);
+                if measuring {
+                    let us = ended.duration_since(began).as_micros() as u64;
+                    if let Some(h) = kind.and_then(|k| self.tally.hists.get_mut(&k)) {
+                        h.saturating_record(us.max(1));
+                    }
+                    self.tally.bytes += bytes;
+                }
+            }
+            Err(key) => {
+                shared.done_errors.fetch_add(1, Ordering::Relaxed);
+                if measuring {
+                    *self.tally.errors.entry(key).or_insert(0) += 1;
+                }
+            }
+        }
+        if measuring {
+            self.tally.last_end = Some(ended);
+        }
+    }
+
+    fn abandon(&self) -> bool {
+        let grace = Duration::from_secs(30);
+        self.shared.deadline.is_some_and(|d| Instant::now() >= d + grace)
+    }
+}
+
+/// The signed request for a plan; a small body rides in the head's buffer
+/// so it goes out in one write.
+fn build<'p>(heads: &mut Heads, job: &Job, pattern: &'p [u8], p: &Plan) -> evloop::Request<'p> {
     let path;
     let query;
     let (req, body) = if p.kind == OpKind::List {
@@ -224,11 +289,11 @@ fn execute(session: &mut Session, job: &Job, pattern: &[u8], p: &Plan) -> Result
         let req = Req { method, path: &path, query: "", range: p.range, content_length: size };
         (req, body_of(pattern, p.index, size))
     };
-    let response = session.call(&req, body)?;
-    if let Some(key) = failure(&response) {
-        return Err(key);
+    let mut head = heads.build(&req).to_vec();
+    if head.len() as u64 + body.len <= SMALL_WRITE_BYTES as u64 && write_body(&mut head, body).is_ok() {
+        return evloop::Request { head, body: Body::EMPTY, is_head: req.method == "HEAD" };
     }
-    Ok(if p.kind == OpKind::Put { body.len } else { response.body_bytes })
+    evloop::Request { head, body, is_head: req.method == "HEAD" }
 }
 
 fn summarise(
