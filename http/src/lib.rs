@@ -24,6 +24,7 @@ mod conn;
 pub mod ctx;
 mod error;
 mod handlers;
+pub mod metrics;
 pub mod limits;
 mod range;
 mod request;

@@ -15,6 +15,7 @@ use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
 use crate::sigv4::{self, RequestParts};
+use crate::metrics::METRICS;
 use crate::xml;
 
 /// Unread body bytes we are willing to skip to keep a connection alive after
@@ -46,8 +47,13 @@ pub async fn serve_connection(ctx: Rc<Ctx>, stream: TcpStream) {
         let started = Instant::now();
         let request_id = new_request_id();
         ctx.in_flight.set(ctx.in_flight.get() + 1);
-        let (status, bytes, reusable) = handle(&ctx, head, &mut conn, &request_id).await;
+        METRICS.set_in_flight(ctx.store.core(), ctx.in_flight.get());
+        let bytes_in = head.header("content-length").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
+        let mut op = String::from("Unparsed");
+        let (status, bytes, reusable) = handle(&ctx, head, &mut conn, &request_id, &mut op).await;
         ctx.in_flight.set(ctx.in_flight.get() - 1);
+        METRICS.set_in_flight(ctx.store.core(), ctx.in_flight.get());
+        METRICS.record(&op, status.0, bytes_in, bytes, started.elapsed().as_micros() as u64);
         tracing::debug!(
             method = %method,
             path = %status.1,
@@ -59,6 +65,34 @@ pub async fn serve_connection(ctx: Rc<Ctx>, stream: TcpStream) {
         if !keep_alive || !reusable || ctx.is_shutting_down() {
             return;
         }
+    }
+}
+
+/// `/metrics` (Prometheus) and `/health` (load balancers), unsigned GETs.
+/// A signed request for a bucket named `metrics` or `health` stays S3; the
+/// `/_stratum/` forms are never ambiguous.
+fn operations_endpoint(ctx: &Ctx, req: &Request) -> Option<Response> {
+    let signed = req.header("authorization").is_some() || req.has_param("X-Amz-Signature");
+    if req.method() != "GET" || signed {
+        return None;
+    }
+    let node = ctx.store.node();
+    match req.raw_path.as_str() {
+        "/metrics" | "/_stratum/metrics" => Some(
+            Response::ok()
+                .header("content-type", "text/plain; version=0.0.4")
+                .with_body(ResponseBody::Bytes(METRICS.render(node).into_bytes())),
+        ),
+        "/health" | "/_stratum/health" => {
+            // Healthy while the hot tier can still take writes.
+            let writable = node.tier(stratum_engine::Tier::Hot).is_some_and(|t| {
+                let healthy = t.disks.iter().filter(|d| node.disk(**d).is_some_and(|d| !d.is_faulty())).count();
+                healthy >= usize::from(t.scheme.data) && healthy > 0
+            });
+            let (status, text) = if writable && !ctx.is_shutting_down() { (200, "ok\n") } else { (503, "unavailable\n") };
+            Some(Response::new(status).header("content-type", "text/plain").with_body(ResponseBody::Bytes(text.into())))
+        }
+        _ => None,
     }
 }
 
@@ -76,7 +110,13 @@ pub fn new_request_id() -> String {
 
 /// Handles one request; returns (status, target) for the log, the bytes
 /// written, and whether the connection can carry another request.
-async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id: &str) -> ((u16, String), u64, bool) {
+async fn handle(
+    ctx: &Ctx,
+    head: crate::conn::Head,
+    conn: &mut Conn,
+    request_id: &str,
+    op: &mut String,
+) -> ((u16, String), u64, bool) {
     let target = head.target.clone();
     if head.minor_version > 1 {
         let e = S3Error::new("HttpVersionNotSupported", 505, "HTTP version not supported");
@@ -90,6 +130,17 @@ async fn handle(ctx: &Ctx, head: crate::conn::Head, conn: &mut Conn, request_id:
             let _ = send_error(conn, ctx, e, "/", false, request_id).await;
             return ((status, target), 0, false);
         }
+    };
+    if let Some(resp) = operations_endpoint(ctx, &req) {
+        *op = "Operations".to_owned();
+        let status = resp.status;
+        let sent = send(conn, resp, request_id, "-", false).await;
+        return ((status, target), sent.as_ref().copied().unwrap_or(0), sent.is_ok());
+    }
+    *op = match Endpoint::from_request(&req) {
+        _ if req.bucket.as_deref() == Some(admin::ADMIN_PREFIX) => "Admin".to_owned(),
+        Endpoint::Unsupported(_) => "Unsupported".to_owned(),
+        endpoint => format!("{endpoint:?}"),
     };
     // Clients that send `Expect: 100-continue` (botocore, on every PUT) wait
     // up to a second for it. It goes out before any answer, even an error:
