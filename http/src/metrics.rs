@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use stratum_engine::Node;
 
 /// Upper bounds of the latency buckets, in microseconds.
-const LATENCY_BOUNDS_US: [u64; 14] =
-    [250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 10_000_000];
+const LATENCY_BOUNDS_US: [u64; 14] = [
+    250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 10_000_000,
+];
 const MAX_CORES: usize = 256;
 
 pub struct Metrics {
@@ -79,7 +80,10 @@ impl Metrics {
         cumulative += self.latency[LATENCY_BOUNDS_US.len()].load(Ordering::Relaxed);
         let _ = writeln!(out, "stratum_request_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
         let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "stratum_request_duration_seconds_sum {sum}\nstratum_request_duration_seconds_count {cumulative}");
+        let _ = writeln!(
+            out,
+            "stratum_request_duration_seconds_sum {sum}\nstratum_request_duration_seconds_count {cumulative}"
+        );
         out.push_str("# TYPE stratum_in_flight_requests gauge\n");
         for core in 0..node.cores().min(MAX_CORES) {
             let n = self.in_flight[core].load(Ordering::Relaxed);

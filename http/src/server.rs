@@ -11,11 +11,11 @@ use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
 use crate::handlers::{admin, bucket, copy, cors, list, multipart, object, tagging};
+use crate::metrics::METRICS;
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
 use crate::router::Endpoint;
 use crate::sigv4::{self, RequestParts};
-use crate::metrics::METRICS;
 use crate::xml;
 
 /// Unread body bytes we are willing to skip to keep a connection alive after
@@ -89,7 +89,8 @@ fn operations_endpoint(ctx: &Ctx, req: &Request) -> Option<Response> {
                 let healthy = t.disks.iter().filter(|d| node.disk(**d).is_some_and(|d| !d.is_faulty())).count();
                 healthy >= usize::from(t.scheme.data) && healthy > 0
             });
-            let (status, text) = if writable && !ctx.is_shutting_down() { (200, "ok\n") } else { (503, "unavailable\n") };
+            let (status, text) =
+                if writable && !ctx.is_shutting_down() { (200, "ok\n") } else { (503, "unavailable\n") };
             Some(Response::new(status).header("content-type", "text/plain").with_body(ResponseBody::Bytes(text.into())))
         }
         _ => None,

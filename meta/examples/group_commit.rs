@@ -45,7 +45,10 @@ fn main() -> Result<(), stratum_meta::MetaError> {
             }
         }
         let secs = started.elapsed().as_secs_f64();
-        println!("group of {group:>2}: {ops} durable 4 KiB inline PUT records in {secs:.2} s = {:.0}/s", ops as f64 / secs);
+        println!(
+            "group of {group:>2}: {ops} durable 4 KiB inline PUT records in {secs:.2} s = {:.0}/s",
+            ops as f64 / secs
+        );
         drop(partition);
         let _ = std::fs::remove_dir_all(&path);
     }
