@@ -133,3 +133,22 @@ def test_copy_keeps_full_object_checksum(s3, bucket):
     s3.copy_object(Bucket=bucket, Key="dst", CopySource={"Bucket": bucket, "Key": "src"})
     h = s3.head_object(Bucket=bucket, Key="dst", ChecksumMode="ENABLED")
     assert h["ChecksumSHA256"] == b64(hashlib.sha256(data).digest())
+
+
+def test_complete_compares_part_checksums(s3, bucket):
+    """The checksums a Complete request lists must be the parts' own."""
+    parts = [os.urandom(5 * MiB), os.urandom(KiB)]
+    up = s3.create_multipart_upload(Bucket=bucket, Key="cmp", ChecksumAlgorithm="SHA256")
+    done = []
+    for i, p in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="cmp", UploadId=up["UploadId"], PartNumber=i, Body=p,
+                           ChecksumAlgorithm="SHA256")
+        done.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]})
+    wrong = [dict(done[0]), dict(done[1], ChecksumSHA256=checksum_b64("sha256", b"other"))]
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="cmp", UploadId=up["UploadId"],
+                                     MultipartUpload={"Parts": wrong})
+    assert e.value.response["Error"]["Code"] == "InvalidPart"
+    s3.complete_multipart_upload(Bucket=bucket, Key="cmp", UploadId=up["UploadId"], MultipartUpload={"Parts": done})
+    assert s3.head_object(Bucket=bucket, Key="cmp", ChecksumMode="ENABLED")["ChecksumSHA256"] == \
+        composite("sha256", parts)

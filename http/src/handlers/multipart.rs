@@ -84,6 +84,7 @@ pub async fn complete_multipart_upload(ctx: &Ctx, req: &Request, body: &mut Body
     let upload_id = upload_id(req)?;
     let bytes = body.read_all(xml::MAX_COMPLETE_MULTIPART_BODY_BYTES).await?;
     let listed = xml::parse_complete_multipart_upload(&bytes).map_err(|_| S3Error::malformed_xml())?;
+    check_part_checksums(ctx, req, &listed).await?;
     let parts = listed.into_iter().map(|p| (p.part_number, p.etag.trim().trim_matches('"').to_owned())).collect();
     let record = ctx.store.complete_upload(bucket, key, upload_id, parts, now_ms()).await?;
     let result = xml::CompleteMultipartUploadResult {
@@ -94,6 +95,27 @@ pub async fn complete_multipart_upload(ctx: &Ctx, req: &Request, body: &mut Body
         checksum: record.checksum.clone(),
     };
     Ok(Response::xml(xml::complete_multipart_upload_result(&result)))
+}
+
+/// The part checksums a Complete request names (`<ChecksumCRC32>` …) must
+/// be the stored ones, as S3 checks; a part the request gives none for is
+/// taken as stored.
+async fn check_part_checksums(ctx: &Ctx, req: &Request, listed: &[xml::CompletedPart]) -> Result<(), S3Error> {
+    if listed.iter().all(|p| p.checksums.is_empty()) {
+        return Ok(());
+    }
+    let (bucket, key) = object_of(req)?;
+    let limit = PART_NUMBER_MAX as usize;
+    let (upload, stored) = ctx.store.list_parts(bucket, key, upload_id(req)?, 0, limit).await?;
+    let element = upload.checksum_algorithm.map(|a| format!("Checksum{a}"));
+    for part in listed {
+        let sent = element.as_ref().and_then(|e| part.checksums.get(e));
+        let kept = stored.iter().find(|s| s.part_number == part.part_number).and_then(|s| s.checksum.as_ref());
+        if sent.is_some_and(|sent| Some(sent) != kept) {
+            return Err(stratum_engine::EngineError::InvalidPart(part.part_number).into());
+        }
+    }
+    Ok(())
 }
 
 pub async fn abort_multipart_upload(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
