@@ -84,6 +84,8 @@ def test_range_and_video_jobs(bench_server, tmp_path: Path):
     check_ops(r)
     assert abs(r["mb_per_s"] * 1e6 / r["ops_per_s"] - 65536) < 1
     assert v["kind"] == "video"
-    [run] = v["runs"]
+    # A run with a stall is repeated once (the search's rule), so one or two.
+    assert 1 <= len(v["runs"]) <= 2
+    run = v["runs"][0]
     assert run["viewers"] == 2 and run["chunks"] >= 2 and run["errors"] == 0
     assert run["ttfb"]["p50_us"] > 0
