@@ -24,20 +24,31 @@ pub struct Framing {
     pub header_checksum: Option<(ChecksumAlgo, String)>,
 }
 
+/// The body's length on the wire, from the transport's point of view; checked
+/// before authentication, since a request we cannot frame cannot be answered
+/// and kept alive.
+pub fn wire_length(req: &Request) -> Result<u64, S3Error> {
+    if req.header("transfer-encoding").is_some() {
+        // Both framings at once is how requests get smuggled: refuse.
+        if req.header("content-length").is_some() {
+            return Err(S3Error::invalid_request("Content-Length and Transfer-Encoding together"));
+        }
+        return Err(S3Error::not_implemented("Transfer-Encoding"));
+    }
+    let lengths: Vec<&str> =
+        req.head.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
+    match lengths.as_slice() {
+        [] => Ok(0),
+        [first, rest @ ..] if rest.iter().all(|v| v == first) => {
+            first.trim().parse::<u64>().map_err(|_| S3Error::invalid_argument("invalid Content-Length"))
+        }
+        _ => Err(S3Error::invalid_argument("conflicting Content-Length headers")),
+    }
+}
+
 impl Framing {
     pub fn from_request(req: &Request, payload: Payload) -> Result<Framing, S3Error> {
-        if req.header("transfer-encoding").is_some() {
-            return Err(S3Error::not_implemented("Transfer-Encoding"));
-        }
-        let lengths: Vec<&str> =
-            req.head.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
-        let wire_len = match lengths.as_slice() {
-            [] => 0,
-            [first, rest @ ..] if rest.iter().all(|v| v == first) => {
-                first.trim().parse::<u64>().map_err(|_| S3Error::invalid_argument("invalid Content-Length"))?
-            }
-            _ => return Err(S3Error::invalid_argument("conflicting Content-Length headers")),
-        };
+        let wire_len = wire_length(req)?;
         let chunked =
             matches!(
                 payload,

@@ -2,12 +2,12 @@
 //! body, write responses. Keep-alive; no pipelining beyond what the buffer
 //! holds (requests are answered in order).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use crate::limits::{HEADER_COUNT_MAX, HEAD_SIZE_MAX_BYTES, IDLE_TIMEOUT_SECS};
+use crate::limits::{HEADER_COUNT_MAX, HEAD_SIZE_MAX_BYTES, HEAD_TIMEOUT_SECS, IDLE_TIMEOUT_SECS};
 
 #[derive(Debug)]
 pub struct Head {
@@ -34,6 +34,8 @@ pub enum HeadError {
     Closed,
     TooLarge,
     Malformed(String),
+    /// The head did not arrive within the head timeout.
+    TimedOut,
     Io,
 }
 
@@ -55,11 +57,15 @@ impl Conn {
 
     /// Reads the next request head; `Closed` when the client is done.
     pub async fn read_head(&mut self) -> Result<Head, HeadError> {
+        let mut head_started = (self.end > self.start).then(Instant::now);
         loop {
             if self.end > self.start {
                 let mut headers = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
                 let mut req = httparse::Request::new(&mut headers);
                 match req.parse(&self.buf[self.start..self.end]) {
+                    Ok(httparse::Status::Complete(len)) if len > HEAD_SIZE_MAX_BYTES => {
+                        return Err(HeadError::TooLarge);
+                    }
                     Ok(httparse::Status::Complete(len)) => {
                         let head = to_head(&req)?;
                         self.start += len;
@@ -74,11 +80,27 @@ impl Conn {
                 }
             }
             self.compact();
-            match self.stream.read(&mut self.buf[self.end..]).await {
+            // Idle between requests: the idle timeout. Once a head has begun
+            // it must complete within the head timeout (slowloris).
+            let timeout = match head_started {
+                None => Duration::from_secs(IDLE_TIMEOUT_SECS),
+                Some(at) => match Duration::from_secs(HEAD_TIMEOUT_SECS).checked_sub(at.elapsed()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return Err(HeadError::TimedOut),
+                },
+            };
+            let _ = self.stream.set_read_timeout(Some(timeout));
+            let read = self.stream.read(&mut self.buf[self.end..]).await;
+            let _ = self.stream.set_read_timeout(Some(Duration::from_secs(IDLE_TIMEOUT_SECS)));
+            match read {
                 Ok(0) if self.end == self.start => return Err(HeadError::Closed),
                 Ok(0) => return Err(HeadError::Malformed("connection closed mid-head".into())),
-                Ok(n) => self.end += n,
+                Ok(n) => {
+                    self.end += n;
+                    head_started.get_or_insert_with(Instant::now);
+                }
                 Err(_) if self.end == self.start => return Err(HeadError::Closed),
+                Err(_) if head_started.is_some() => return Err(HeadError::TimedOut),
                 Err(_) => return Err(HeadError::Io),
             }
         }

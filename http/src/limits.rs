@@ -8,6 +8,8 @@ pub const HEADER_COUNT_MAX: usize = 100;
 pub const BODY_CHUNK_BYTES: usize = 256 * 1024;
 /// An idle keep-alive connection, or a stalled client, is closed after this.
 pub const IDLE_TIMEOUT_SECS: u64 = 60;
+/// A request head that has begun must be complete within this (slowloris).
+pub const HEAD_TIMEOUT_SECS: u64 = 10;
 /// Largest single PUT (S3's limit).
 pub const PUT_SIZE_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's limits on keys and user metadata.

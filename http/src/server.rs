@@ -36,6 +36,11 @@ pub async fn serve_connection(ctx: Rc<Ctx>, stream: TcpStream) {
                         "Your request header section exceeds the maximum allowed size.",
                     ),
                     HeadError::Malformed(m) => S3Error::invalid_request(format!("malformed HTTP request: {m}")),
+                    HeadError::TimedOut => S3Error::new(
+                        "RequestTimeout",
+                        408,
+                        "Your socket connection to the server was not read from or written to within the timeout period.",
+                    ),
                     HeadError::Io | HeadError::Closed => return,
                 };
                 let _ = send_error(&mut conn, &ctx, error, "/", false, &new_request_id()).await;
@@ -155,14 +160,22 @@ async fn handle(
     let owner = owner_core(ctx, &req);
     let core_header = format!("{}/{}", ctx.store.core(), owner);
     // A browser's preflight carries no credentials; it only reads CORS rules.
-    let payload = if req.method() == "OPTIONS" { Ok(sigv4::Payload::Unsigned) } else { authenticate(ctx, &req) };
+    let payload = crate::body::wire_length(&req).and_then(|_| {
+        if req.method() == "OPTIONS" {
+            Ok(sigv4::Payload::Unsigned)
+        } else {
+            authenticate(ctx, &req)
+        }
+    });
     let framing = payload.and_then(|payload| Framing::from_request(&req, payload));
     let framing = match framing {
         Ok(f) => f,
         Err(e) => {
             let status = e.status;
             let ok = send_error_from(conn, e, &req.resource(), is_head, request_id, &core_header).await.is_ok();
-            return ((status, target), 0, ok && body_length(&req) == 0);
+            // A body we cannot frame leaves the connection unusable.
+            let framed = req.header("transfer-encoding").is_none() && body_length(&req) == 0;
+            return ((status, target), 0, ok && framed);
         }
     };
     let mut body = Body::new(conn, framing);
@@ -188,8 +201,10 @@ async fn handle(
     }
 }
 
+/// The declared body length; an unparsable one counts as unbounded, so the
+/// connection closes rather than reading a body as the next request.
 fn body_length(req: &Request) -> u64 {
-    req.header("content-length").and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    req.header("content-length").map_or(0, |v| v.trim().parse().unwrap_or(u64::MAX))
 }
 
 /// Reads what the handler left of a small body so the connection stays

@@ -20,12 +20,22 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     hash
 }
 
+/// FNV-1a's low bits are weak (modulo 2 it is the parity of the odd bytes):
+/// murmur3's 64-bit finaliser spreads every input bit over the low bits.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 pub fn partition_of_object(bucket: &str, key: &str, partitions: usize) -> usize {
-    (fnv1a(&[bucket.as_bytes(), key.as_bytes()]) % partitions.max(1) as u64) as usize
+    (mix(fnv1a(&[bucket.as_bytes(), key.as_bytes()])) % partitions.max(1) as u64) as usize
 }
 
 pub fn partition_of_bucket(bucket: &str, partitions: usize) -> usize {
-    (fnv1a(&[bucket.as_bytes()]) % partitions.max(1) as u64) as usize
+    (mix(fnv1a(&[bucket.as_bytes()])) % partitions.max(1) as u64) as usize
 }
 
 pub(crate) fn bucket_prefix(bucket: &str) -> Vec<u8> {
@@ -84,6 +94,20 @@ mod tests {
         }
         assert!(seen.iter().all(|n| *n > 150), "uneven spread {seen:?}");
         assert_eq!(partition_of_object("bucket", "key-1", 4), partition_of_object("bucket", "key-1", 4));
+    }
+
+    /// Keys that differ in one digit must not all land together (plain
+    /// FNV-1a put k00..k11 on one of two partitions).
+    #[test]
+    fn similar_keys_spread_over_two_partitions() {
+        let keys: Vec<String> = (0..12).map(|i| format!("k{i:02}")).collect();
+        let on_zero = keys.iter().filter(|k| partition_of_object("bucket", k, 2) == 0).count();
+        assert!((3..=9).contains(&on_zero), "{on_zero} of 12 on partition 0");
+        let mut seen = [0usize; 2];
+        for i in 0..1000 {
+            seen[partition_of_object("b", &format!("{i}"), 2)] += 1;
+        }
+        assert!(seen.iter().all(|n| *n > 420), "uneven spread {seen:?}");
     }
 
     #[test]
