@@ -152,13 +152,16 @@ def scaling_section(runs):
     if not one or not two:
         return None, "(not run)"
     r1, r2 = figure(one, "ops_per_s"), figure(two, "ops_per_s")
+    c1, c2 = figure(one, "server.cpu_us_per_op"), figure(two, "server.cpu_us_per_op")
     text = (
         f"get-4k on Stratum, generator unpinned: `--cores 1` {fmt(r1)} ops/s "
         f"(rounds {', '.join(fmt(r['ops_per_s']) for r in one)}), `--cores 2` {fmt(r2)} ops/s "
         f"(rounds {', '.join(fmt(r['ops_per_s']) for r in two)}): **{fmt(ratio(r2, r1), 2)}×**. "
-        "On this 2-CPU machine the generator shares the CPUs with the two cores."
+        "On this 2-CPU machine the generator shares the CPUs with the two cores, so the rate cannot double. "
+        f"Stratum's CPU per request: {fmt(c1)} µs with one core, {fmt(c2)} µs with two; were the CPUs its own, "
+        f"two cores would serve 2 × {fmt(c1)} ÷ {fmt(c2)} = **{fmt(2 * c1 / c2, 2)}×** as much."
     )
-    return ratio(r2, r1), text
+    return (ratio(r2, r1), 2 * c1 / c2), text
 
 
 def std(runs, job, side, key):
@@ -190,7 +193,10 @@ def targets_table(runs, limits, video, scaling):
     if video:
         rows.append(f"| video viewers without stalls ≥ 2× {B} | {video[0]} vs {video[1]} | {met(video[0] >= 2 * video[1])} |")
     if scaling:
-        rows.append(f"| get-4k `--cores 2` ≥ 1.8× `--cores 1` | {fmt(scaling, 2)}× | {met(scaling >= 1.8)} |")
+        measured, projected = scaling
+        rows.append(f"| get-4k `--cores 2` ≥ 1.8× `--cores 1` | {fmt(measured, 2)}× | {met(measured >= 1.8)} |")
+        rows.append(f"| the same, from Stratum's CPU per request (CPUs not shared) | {fmt(projected, 2)}× "
+                    f"| {met(projected >= 1.8, projected)} |")
     return "\n".join(rows)
 
 
