@@ -79,6 +79,7 @@ struct FileConfig {
     inline_max_bytes: Option<usize>,
     scrub_bytes_per_sec: Option<u64>,
     scrub_interval_secs: Option<u64>,
+    multipart_expiry_secs: Option<u64>,
     listen: Option<String>,
     cores: Option<usize>,
     access_key: Option<String>,
@@ -99,6 +100,8 @@ pub struct Config {
     /// Background scrub rate per core (0 disables it) and pause between passes.
     pub scrub_bytes_per_sec: u64,
     pub scrub_interval_secs: u64,
+    /// Abandoned multipart uploads are aborted after this.
+    pub multipart_expiry_secs: u64,
     pub listen: SocketAddr,
     pub cores: usize,
     pub access_key: String,
@@ -164,6 +167,10 @@ impl Config {
             data,
             tiers,
             inline_max_bytes,
+            multipart_expiry_secs: file
+                .multipart_expiry_secs
+                .unwrap_or(stratum_engine::limits::MULTIPART_EXPIRY.as_secs())
+                .max(1),
             scrub_bytes_per_sec: file.scrub_bytes_per_sec.unwrap_or(stratum_engine::limits::SCRUB_BYTES_PER_SEC),
             scrub_interval_secs: file
                 .scrub_interval_secs

@@ -19,6 +19,9 @@ pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 pub const SCRUB_BYTES_PER_SEC: u64 = 32 * 1024 * 1024;
 pub const SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
+/// Abandoned multipart uploads are aborted after this (S3 lifecycle's usual 7 days).
+pub const MULTIPART_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// How long a freed volume's files outlive the commit that freed them.
 pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 

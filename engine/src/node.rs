@@ -27,6 +27,8 @@ pub struct NodeConfig {
     pub scrub_bytes_per_sec: u64,
     /// Pause before each background scrub pass.
     pub scrub_interval: std::time::Duration,
+    /// Multipart uploads older than this are aborted (their parts freed).
+    pub multipart_expiry: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +46,7 @@ impl NodeConfig {
             inline_max_bytes: crate::limits::INLINE_MAX_BYTES,
             scrub_bytes_per_sec: crate::limits::SCRUB_BYTES_PER_SEC,
             scrub_interval: crate::limits::SCRUB_INTERVAL,
+            multipart_expiry: crate::limits::MULTIPART_EXPIRY,
         }
     }
 }
@@ -83,6 +86,7 @@ pub struct Node {
     tiers: Vec<TierState>,
     inline_max_bytes: usize,
     scrub: ScrubSchedule,
+    multipart_expiry: std::time::Duration,
     pub counters: Counters,
     pub scrub_totals: crate::scrub::ScrubTotals,
     /// Readers of each volume id: its files are not removed while held.
@@ -147,6 +151,7 @@ impl Node {
             tiers,
             inline_max_bytes: config.inline_max_bytes,
             scrub: ScrubSchedule { bytes_per_sec: config.scrub_bytes_per_sec, interval: config.scrub_interval },
+            multipart_expiry: config.multipart_expiry,
             counters: Counters::default(),
             scrub_totals: Default::default(),
             repairs: Default::default(),
@@ -172,6 +177,10 @@ impl Node {
 
     pub fn scrub_schedule(&self) -> ScrubSchedule {
         self.scrub
+    }
+
+    pub fn multipart_expiry(&self) -> std::time::Duration {
+        self.multipart_expiry
     }
 
     pub fn disk(&self, id: u32) -> Option<&Arc<Disk>> {
@@ -422,6 +431,7 @@ mod tests {
             inline_max_bytes: 0,
             scrub_bytes_per_sec: 0,
             scrub_interval: std::time::Duration::from_secs(1),
+            multipart_expiry: std::time::Duration::from_secs(3600),
         };
         let node = Node::open(&config).expect("opens");
         assert_eq!(node.tier(Tier::Hot).map(|t| t.scheme), Some(Scheme { data: 2, parity: 1 }));

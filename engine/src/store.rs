@@ -17,6 +17,11 @@ use crate::node::Node;
 use crate::reader::ObjectReader;
 use crate::scrub::{scrub_volume, ScrubReport, Throttle};
 use crate::tier::Tier;
+use std::time::Duration;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
 use crate::volume::{SealedVolume, VolumeWriter};
 
 /// The copies that are new (not one of the original segments).
@@ -94,6 +99,16 @@ impl Store {
             })
             .detach();
         }
+        let this = self.clone();
+        glommio::spawn_local(async move {
+            // Check a few times per expiry period, at most once a minute.
+            let period = (this.node.multipart_expiry() / 4).clamp(Duration::from_millis(200), Duration::from_secs(60));
+            loop {
+                glommio::timer::sleep(period).await;
+                this.abort_expired_uploads().await;
+            }
+        })
+        .detach();
         if self.core != 0 {
             return;
         }
@@ -113,6 +128,29 @@ impl Store {
             }
         })
         .detach();
+    }
+
+    /// Aborts the multipart uploads of this core's partitions that are older
+    /// than the expiry: abandoned uploads must not hold disk forever.
+    async fn abort_expired_uploads(self: &Rc<Self>) {
+        let before_ms = now_ms() - self.node.multipart_expiry().as_millis() as i64;
+        for p in (0..self.node.partition_count()).filter(|p| self.node.core_of_partition(*p) == self.core) {
+            let Some(partition) = self.node.partition(p).cloned() else { continue };
+            let expired = match partition.expired_uploads(before_ms, 1000) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(partition = p, error = %e, "cannot list uploads for expiry");
+                    continue;
+                }
+            };
+            for (bucket, key, upload_id) in expired {
+                let op = Op::AbortUpload { bucket: bucket.clone(), key: key.clone(), upload_id: upload_id.clone() };
+                match self.commit(p, op).await {
+                    Ok(_) => tracing::info!(bucket, key, upload_id, "expired multipart upload aborted"),
+                    Err(e) => tracing::warn!(bucket, key, upload_id, error = %e, "could not abort expired upload"),
+                }
+            }
+        }
     }
 
     /// Scrubs every volume of the objects in this core's partitions.

@@ -21,6 +21,7 @@ fn node(name: &str, disks: usize, scheme: Option<Scheme>) -> (Arc<Node>, PathBuf
         inline_max_bytes: 64 * 1024,
         scrub_bytes_per_sec: 0,
         scrub_interval: std::time::Duration::from_secs(3600),
+        multipart_expiry: std::time::Duration::from_secs(3600),
     };
     (Node::open(&config).expect("node opens"), root)
 }

@@ -307,6 +307,28 @@ impl Partition {
 
     /// Up to `limit` object records after the database key `after`, in key
     /// order: how the scrubber walks a partition in small bites.
+    /// Multipart uploads started before `before_ms` (bucket, key, upload id),
+    /// at most `limit`: abandoned uploads to abort.
+    pub fn expired_uploads(&self, before_ms: i64, limit: usize) -> Result<Vec<(String, String, String)>, MetaError> {
+        let mut out = Vec::new();
+        for guard in self.uploads.iter() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = guard.into_inner()?;
+            let record: UploadRecord = decode(&v)?;
+            if record.initiated_ms >= before_ms {
+                continue;
+            }
+            let corrupt = || MetaError::Corrupt("upload key".into());
+            let nul = k.iter().position(|b| *b == 0).ok_or_else(corrupt)?;
+            let (key, upload_id) = crate::keys::split_upload_key(&k[nul + 1..]).ok_or_else(corrupt)?;
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| corrupt());
+            out.push((text(&k[..nul])?, text(key)?, text(upload_id)?));
+        }
+        Ok(out)
+    }
+
     pub fn scan_objects(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, ObjectRecord)>, MetaError> {
         let mut out = Vec::new();
         let iter = match after {

@@ -310,3 +310,31 @@ def test_list_multipart_uploads_pagination(s3, bucket):
         km, um = r["NextKeyMarker"], r["NextUploadIdMarker"]
     assert sorted(seen) == sorted(made)
     assert len(seen) == len(made), "an upload was listed twice"
+
+
+@pytest.mark.timeout(120)
+def test_abandoned_uploads_expire_and_free_their_parts(server_factory):
+    """A client that opens uploads and walks away: expiry aborts them and
+    their part files go (multipart_expiry_secs in stratum.toml)."""
+    import time
+    from s3util import dir_bytes
+    data_dir = server_factory.new_dir()
+    config = data_dir.parent / "expiry.toml"
+    config.write_text("multipart_expiry_secs = 2\n")
+    srv = server_factory.start(cores=2, data_dir=data_dir, extra=["--config", str(config)])
+    c = srv.client()
+    c.create_bucket(Bucket="abandon")
+    for i in range(5):
+        upload = c.create_multipart_upload(Bucket="abandon", Key=f"walked-away-{i}")["UploadId"]
+        c.upload_part(Bucket="abandon", Key=f"walked-away-{i}", UploadId=upload, PartNumber=1,
+                      Body=os.urandom(2 * MiB))
+    assert len(c.list_multipart_uploads(Bucket="abandon").get("Uploads", [])) == 5
+    assert dir_bytes(data_dir) >= 10 * MiB
+    deadline = time.monotonic() + 30
+    while c.list_multipart_uploads(Bucket="abandon").get("Uploads"):
+        assert time.monotonic() < deadline, "abandoned uploads never expired"
+        time.sleep(0.5)
+    while dir_bytes(data_dir) >= 2 * MiB:
+        assert time.monotonic() < deadline, "expired uploads kept their parts on disk"
+        time.sleep(0.5)
+    c.delete_bucket(Bucket="abandon")  # nothing holds the bucket any more
