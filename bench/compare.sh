@@ -6,7 +6,7 @@
 # standard jobs run alternately A B A B, so a drift of the disk or of other
 # load on the machine hits both sides alike. Then the video search on each,
 # the --cores 1 vs --cores 2 scaling of Stratum on get-4k, and the machine's
-# limits (bench/limits.sh). Writes bench/results/compare-<commit>.md.
+# limits (bench/limits.sh, before and after). Writes bench/results/compare-<commit>.md.
 #
 # Durability differs, and the table says so: Stratum fsyncs every PUT (body
 # and metadata) before answering; s3s-fs never fsyncs.
@@ -119,6 +119,11 @@ timing() {
     if grep -q '^ops *=' "bench/jobs/$1.toml"; then echo --warmup 0s; else echo --duration "$DURATION" --warmup "$WARMUP"; fi
 }
 
+if [ "$LIMITS" = 1 ]; then
+    # Before and after the jobs: this disk's speed drifts within the hour.
+    log "machine limits, before"
+    bench/limits.sh >"$WORK/limits-before.txt"
+fi
 log "server CPUs $SERVER_CPUS, generator CPUs $CLIENT_CPUS, $ROUNDS rounds of $DURATION"
 uptime >"$WORK/load-before.txt"
 start_stratum "$CORES" "$SERVER_CPUS"
@@ -149,7 +154,7 @@ cleanup
 PIDS=()
 uptime >"$WORK/load-after.txt"
 if [ "$LIMITS" = 1 ]; then
-    log "machine limits"
+    log "machine limits, after"
     bench/limits.sh >"$WORK/limits.txt"
 fi
 $BENCH ceiling --duration 2s --json >"$WORK/ceiling.json"
