@@ -157,7 +157,14 @@ impl Config {
             }
             _ => return Err("set both --access-key and --secret-key, non-empty".into()),
         };
-        let tiers = resolve_tiers(args.data, file.data, file.tiers)?;
+        let mut tiers = resolve_tiers(args.data, file.data, file.tiers)?;
+        // Disks are opened relative to nothing: glommio's directory fsync
+        // failed on relative paths (EBADF), so every path is made absolute.
+        for tier in &mut tiers {
+            for disk in &mut tier.disks {
+                *disk = std::path::absolute(&*disk).map_err(|e| format!("data directory {}: {e}", disk.display()))?;
+            }
+        }
         let data = tiers.first().and_then(|t| t.disks.first()).cloned().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
         let inline_max_bytes = file.inline_max_bytes.unwrap_or(stratum_engine::limits::INLINE_MAX_BYTES);
         if inline_max_bytes > stratum_engine::limits::INLINE_MAX_BYTES {

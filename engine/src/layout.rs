@@ -65,6 +65,32 @@ pub fn spans(pieces: &[Piece]) -> Vec<ShardSpan> {
     spans
 }
 
+/// A contiguous byte range `[from, to)` of one shard's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSpan {
+    pub shard: usize,
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Per data shard, the bytes of its data the pieces touch (contiguous:
+/// stripes are consecutive blocks of each shard).
+pub fn byte_spans(pieces: &[Piece], block: usize) -> Vec<ByteSpan> {
+    let mut spans: Vec<ByteSpan> = Vec::new();
+    for p in pieces {
+        let from = p.block * block as u64 + p.offset as u64;
+        let to = from + p.len as u64;
+        match spans.iter_mut().find(|s| s.shard == p.shard) {
+            Some(s) => {
+                s.from = s.from.min(from);
+                s.to = s.to.max(to);
+            }
+            None => spans.push(ByteSpan { shard: p.shard, from, to }),
+        }
+    }
+    spans
+}
+
 /// Chooses the disks for a volume's `shards` shards among `disks` (ids of
 /// the tier's healthy disks), starting at a place that varies with the volume
 /// id so load spreads. Distinct disks when there are enough; otherwise they
@@ -98,6 +124,10 @@ mod tests {
         assert_eq!(
             spans(&p),
             vec![ShardSpan { shard: 0, first: 0, last: 1 }, ShardSpan { shard: 1, first: 0, last: 1 }]
+        );
+        assert_eq!(
+            byte_spans(&p, 4),
+            vec![ByteSpan { shard: 0, from: 3, to: 8 }, ByteSpan { shard: 1, from: 0, to: 5 }]
         );
     }
 

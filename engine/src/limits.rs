@@ -3,6 +3,9 @@
 /// The checksum unit: small enough that a 64 KiB range read touches at most
 /// two blocks, large enough that the crc table is 1/16384 of the data.
 pub const BLOCK_SIZE_BYTES: u32 = 64 * 1024;
+/// The crc32c unit inside a block: a range read fetches and checks only the
+/// 4 KiB sectors it covers (a 64 KiB range reads 68 KiB, not two blocks).
+pub const SECTOR_BYTES: u64 = 4096;
 /// O_DIRECT alignment of every file offset and write length.
 pub const ALIGN_BYTES: u64 = 4096;
 /// The shard file header occupies the first aligned page.
@@ -27,4 +30,6 @@ pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 const _: () = assert!((SHARD_BUFFER_BYTES as u64).is_multiple_of(ALIGN_BYTES));
 const _: () = assert!((BLOCK_SIZE_BYTES as u64).is_multiple_of(ALIGN_BYTES));
+const _: () = assert!((BLOCK_SIZE_BYTES as u64).is_multiple_of(SECTOR_BYTES));
+const _: () = assert!(SECTOR_BYTES.is_multiple_of(ALIGN_BYTES));
 const _: () = assert!(INLINE_MAX_BYTES <= BLOCK_SIZE_BYTES as usize);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use glommio::io::{Directory, DmaBuffer, DmaFile};
 
 use crate::error::{EngineError, Result};
-use crate::limits::{ALIGN_BYTES, HEADER_BYTES, SHARD_BUFFER_BYTES};
+use crate::limits::{ALIGN_BYTES, HEADER_BYTES, SECTOR_BYTES, SHARD_BUFFER_BYTES};
 
 pub const MAGIC: &[u8; 8] = b"STRSHARD";
 pub const FORMAT_VERSION: u32 = 1;
@@ -19,7 +19,7 @@ pub fn align_up(v: u64) -> u64 {
     v.div_ceil(ALIGN_BYTES) * ALIGN_BYTES
 }
 
-/// Where the crc table of a shard with `blocks` blocks starts.
+/// Where the crc table (one u32 per 4 KiB sector) of a shard with `blocks` blocks starts.
 pub fn crc_table_offset(blocks: u64, block_size: u32) -> u64 {
     align_up(HEADER_BYTES + blocks * u64::from(block_size))
 }
@@ -96,9 +96,10 @@ impl ShardSink {
         Ok(sink)
     }
 
-    /// Appends one block (a whole block: the last stripe is zero-padded).
+    /// Appends one block (a whole block: the last stripe is zero-padded),
+    /// with a crc32c for each of its sectors.
     pub async fn push_block(&mut self, block: &[u8]) -> Result<()> {
-        self.crcs.push(crc32c::crc32c(block));
+        self.crcs.extend(block.chunks(SECTOR_BYTES as usize).map(crc32c::crc32c));
         self.push(block).await
     }
 

@@ -13,7 +13,7 @@ use stratum_meta::{SegmentBody, VolumeRef};
 
 use crate::error::{EngineError, Result};
 use crate::layout::{self, Piece};
-use crate::limits::BLOCK_SIZE_BYTES;
+use crate::limits::{BLOCK_SIZE_BYTES, SECTOR_BYTES};
 use crate::node::{Counters, Node};
 use crate::shard::{block_offset, crc_table_offset, ShardHeader, ShardSink};
 use crate::tier::Tier;
@@ -242,8 +242,14 @@ enum ShardFile {
     Missing,
 }
 
-/// One shard's blocks `first..=last`, read and checked.
+/// One shard's blocks, read and checked.
 struct ShardRead {
+    data: ReadResult,
+    ok: Vec<bool>,
+}
+
+/// One shard's sectors `first..`, read and checked (the client read path).
+struct SectorRead {
     first: u64,
     data: ReadResult,
     ok: Vec<bool>,
@@ -310,14 +316,23 @@ impl VolumeReader {
         opened
     }
 
-    /// Reads blocks `first..=last` of one shard and checks each crc32c.
-    /// `None` when the shard cannot be read at all.
+    /// Reads blocks `first..=last` of one shard; a block is good when all its
+    /// sectors are. `None` when the shard cannot be read at all.
     async fn read_shard(&self, shard: usize, first: u64, last: u64) -> Option<ShardRead> {
+        let per_block = u64::from(self.vref.block_size) / SECTOR_BYTES;
+        let sectors = self.read_sectors(shard, first * per_block, (last + 1) * per_block - 1).await?;
+        let ok = sectors.ok.chunks(per_block as usize).map(|s| s.iter().all(|ok| *ok)).collect();
+        Some(ShardRead { data: sectors.data, ok })
+    }
+
+    /// Reads sectors `first..=last` of one shard and checks each crc32c.
+    async fn read_sectors(&self, shard: usize, first: u64, last: u64) -> Option<SectorRead> {
         let file = self.file(shard).await?;
         let bs = self.vref.block_size;
         let count = (last - first + 1) as usize;
+        let sector = SECTOR_BYTES as usize;
         let (data, crcs) = futures_lite::future::zip(
-            file.read_at(block_offset(first, bs), count * bs as usize),
+            file.read_at(block_offset(0, bs) + first * SECTOR_BYTES, count * sector),
             file.read_at(crc_table_offset(self.blocks(), bs) + first * 4, count * 4),
         )
         .await;
@@ -333,16 +348,16 @@ impl VolumeReader {
         }
         let ok: Vec<bool> = (0..count)
             .map(|i| {
-                let block = data.get(i * bs as usize..(i + 1) * bs as usize);
+                let bytes = data.get(i * sector..(i + 1) * sector);
                 let stored = crcs.get(i * 4..i * 4 + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                matches!((block, stored), (Some(b), Some(c)) if crc32c::crc32c(b) == c)
+                matches!((bytes, stored), (Some(b), Some(c)) if crc32c::crc32c(b) == c)
             })
             .collect();
         let bad = ok.iter().filter(|ok| !**ok).count() as u64;
         if bad > 0 {
             Counters::add(&self.node.counters.corrupt_blocks, bad);
         }
-        Some(ShardRead { first, data, ok })
+        Some(SectorRead { first, data, ok })
     }
 
     /// The verified bytes `[start, end)` of the volume, as pieces in order.
@@ -354,9 +369,11 @@ impl VolumeReader {
         let k = usize::from(self.vref.data_shards);
         let bs = self.vref.block_size as usize;
         let pieces = layout::pieces(start, end, k, bs);
-        let spans = layout::spans(&pieces);
-        let reads = join_all(spans.iter().map(|s| self.read_shard(s.shard, s.first, s.last))).await;
-        let mut by_shard: BTreeMap<usize, Option<ShardRead>> = BTreeMap::new();
+        let spans = layout::byte_spans(&pieces, bs);
+        let sector = SECTOR_BYTES;
+        let reads =
+            join_all(spans.iter().map(|s| self.read_sectors(s.shard, s.from / sector, (s.to - 1) / sector))).await;
+        let mut by_shard: BTreeMap<usize, Option<SectorRead>> = BTreeMap::new();
         for (span, read) in spans.iter().zip(reads) {
             by_shard.insert(span.shard, read);
         }
@@ -450,13 +467,17 @@ impl VolumeReader {
     }
 }
 
-/// The piece straight from its shard's read, if that block checked out.
-fn direct_piece(by_shard: &BTreeMap<usize, Option<ShardRead>>, p: &Piece, bs: usize) -> Option<Verified> {
+/// The piece straight from its shard's read, if every sector it covers
+/// checked out.
+fn direct_piece(by_shard: &BTreeMap<usize, Option<SectorRead>>, p: &Piece, bs: usize) -> Option<Verified> {
     let read = by_shard.get(&p.shard)?.as_ref()?;
-    let index = usize::try_from(p.block.checked_sub(read.first)?).ok()?;
-    if !*read.ok.get(index)? {
-        return None;
+    let pos = p.block * bs as u64 + p.offset as u64;
+    let (first, last) = (pos / SECTOR_BYTES, (pos + p.len as u64 - 1) / SECTOR_BYTES);
+    for sector in first..=last {
+        if !*read.ok.get(usize::try_from(sector.checked_sub(read.first)?).ok()?)? {
+            return None;
+        }
     }
-    let start = index * bs + p.offset;
+    let start = usize::try_from(pos - read.first * SECTOR_BYTES).ok()?;
     Some(Verified { bytes: Bytes::Read(read.data.clone()), start, end: start + p.len })
 }

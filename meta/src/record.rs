@@ -49,7 +49,12 @@ pub struct VolumeRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SegmentBody {
     Volume(VolumeRef),
-    Inline { bytes: Vec<u8>, crc32c: u32 },
+    /// `serde_bytes`: decoded in one copy, not byte by byte (same encoding).
+    Inline {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        crc32c: u32,
+    },
 }
 
 impl SegmentBody {
