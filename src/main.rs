@@ -120,6 +120,7 @@ fn serve(config: Config) -> Result<(), String> {
     for (core, ends) in mesh::build(config.cores).into_iter().enumerate() {
         let (node, http, shutting_down, drained) = (node.clone(), http.clone(), shutting_down.clone(), drained.clone());
         let listen = config.listen;
+        let max_connections = config.max_connections_per_core;
         let cores = config.cores;
         let handle = LocalExecutorBuilder::new(Placement::Fixed(core % cpus))
             .name(&format!("core-{core}"))
@@ -128,7 +129,7 @@ fn serve(config: Config) -> Result<(), String> {
                 store.join_mesh(ends).await;
                 store.spawn_housekeeping();
                 let ctx = Rc::new(Ctx { store, config: http, in_flight: 0.into(), shutting_down });
-                run_core(ctx, listen, core, cores, drained).await
+                run_core(ctx, listen, core, cores, drained, max_connections).await
             })
             .map_err(|e| format!("cannot start core {core}: {e}"))?;
         handles.push(handle);
@@ -163,7 +164,9 @@ async fn run_core(
     core: usize,
     cores: usize,
     drained: Arc<AtomicUsize>,
+    max_connections: usize,
 ) -> Result<(), String> {
+    let open = Rc::new(std::cell::Cell::new(0usize));
     let listener =
         glommio::net::TcpListener::bind(listen).map_err(|e| format!("core {core}: cannot listen on {listen}: {e}"))?;
     loop {
@@ -175,8 +178,20 @@ async fn run_core(
             None
         };
         match futures_lite::future::or(accept, stop).await {
+            Some(Ok(stream)) if open.get() >= max_connections => {
+                // Over the cap: close at once, so one client's flood cannot
+                // take the memory every other connection needs.
+                tracing::debug!(core, open = open.get(), "connection refused: per-core cap reached");
+                drop(stream);
+            }
             Some(Ok(stream)) => {
-                glommio::spawn_local(serve_connection(ctx.clone(), stream)).detach();
+                open.set(open.get() + 1);
+                let (ctx, open) = (ctx.clone(), open.clone());
+                glommio::spawn_local(async move {
+                    serve_connection(ctx, stream).await;
+                    open.set(open.get() - 1);
+                })
+                .detach();
             }
             Some(Err(e)) => {
                 tracing::warn!(core, error = %e, "accept failed");

@@ -111,3 +111,28 @@ def test_two_thousand_idle_connections_do_not_block_a_new_client(server):
         for s in idle:
             s.close()
     still_serving(server)
+
+
+@pytest.mark.timeout(60)
+def test_connections_over_the_per_core_cap_are_closed_and_service_goes_on(server_factory):
+    data_dir = server_factory.new_dir()
+    config = data_dir.parent / "cap.toml"
+    config.write_text("max_connections_per_core = 20\n")
+    srv = server_factory.start(cores=1, data_dir=data_dir, extra=["--config", str(config)])
+    flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(40)]
+    time.sleep(0.5)
+    closed = 0
+    for s in flood:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+    assert closed >= 15, f"only {closed} of 40 connections over a cap of 20 were closed"
+    for s in flood:
+        s.close()
+    time.sleep(0.3)
+    srv.client().list_buckets()  # the held connections are gone: a new client is served
