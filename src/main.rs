@@ -104,6 +104,9 @@ fn serve(config: Config) -> Result<(), String> {
     if node.temp_files_removed > 0 {
         tracing::info!(count = node.temp_files_removed, "removed temp files of interrupted writes");
     }
+    if node.orphans_removed > 0 {
+        tracing::info!(count = node.orphans_removed, "removed shard files no record referenced");
+    }
     let shutting_down = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, shutting_down.clone()).map_err(|e| format!("signal handler: {e}"))?;

@@ -27,6 +27,7 @@ pub mod limits;
 pub mod mesh;
 pub mod mover;
 mod node;
+mod orphans;
 mod reader;
 pub mod scrub;
 pub mod shard;

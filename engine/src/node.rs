@@ -99,6 +99,8 @@ pub struct Node {
     repairs: std::sync::Mutex<std::collections::VecDeque<(stratum_meta::VolumeRef, u64)>>,
     /// Temp files of interrupted writes removed at start-up.
     pub temp_files_removed: usize,
+    /// Shard files no record referenced, removed at start-up.
+    pub orphans_removed: usize,
 }
 
 impl Node {
@@ -129,6 +131,14 @@ impl Node {
             }
             partitions.push(Arc::new(partition));
         }
+        let orphans_removed = {
+            let mut referenced = std::collections::HashSet::new();
+            for partition in &partitions {
+                partition.referenced_volumes(&mut referenced)?;
+            }
+            let healthy: Vec<&Disk> = disks.values().map(|d| d.as_ref()).collect();
+            crate::orphans::sweep(&healthy, &referenced)?
+        };
         let mut temp_files_removed = 0;
         for disk in disks.values().filter(|d| !d.is_faulty()) {
             let mut slices: Vec<u16> = (0..config.cores as u16).collect();
@@ -159,6 +169,7 @@ impl Node {
             in_use: Default::default(),
             freed: Default::default(),
             temp_files_removed,
+            orphans_removed,
         }))
     }
 

@@ -307,6 +307,20 @@ impl Partition {
 
     /// Up to `limit` object records after the database key `after`, in key
     /// order: how the scrubber walks a partition in small bites.
+    /// Every volume id a record of this partition references (objects and
+    /// parts of uploads in progress): what must never be swept as an orphan.
+    pub fn referenced_volumes(&self, into: &mut std::collections::HashSet<u64>) -> Result<(), MetaError> {
+        for guard in self.objects.iter() {
+            let record: ObjectRecord = decode(&guard.value()?)?;
+            into.extend(record.segments.iter().filter_map(|s| s.body.volume().map(|v| v.id)));
+        }
+        for guard in self.parts.iter() {
+            let part: PartRecord = decode(&guard.value()?)?;
+            into.extend(part.body.volume().map(|v| v.id));
+        }
+        Ok(())
+    }
+
     /// Multipart uploads started before `before_ms` (bucket, key, upload id),
     /// at most `limit`: abandoned uploads to abort.
     pub fn expired_uploads(&self, before_ms: i64, limit: usize) -> Result<Vec<(String, String, String)>, MetaError> {

@@ -130,3 +130,27 @@ def test_damage_beyond_parity_is_an_error_never_wrong_bytes(server_factory):
         pytest.fail("three of four shards gone, yet the GET succeeded")
     stats = admin(srv, "stats")
     assert stats["unrecoverable_reads"] >= 1, stats
+
+
+@pytest.mark.timeout(120)
+def test_start_up_sweeps_orphan_shards_and_nothing_else(server_factory):
+    srv, disks = start_multi_disk(server_factory)
+    c = srv.client()
+    c.create_bucket(Bucket="orphans")
+    rnd = random.Random(12)
+    bodies = {f"k{i}": rnd.randbytes(300_000) for i in range(10)}
+    for key, body in bodies.items():
+        c.put_object(Bucket="orphans", Key=key, Body=body)
+    srv.stop()
+    live = [f for files in shards_of(disks).values() for f in files]
+    # What a crash between sealing a volume and committing it leaves behind.
+    orphan = live[0].parent / ("%016x.0" % 0xDEADBEEF)
+    orphan.write_bytes(live[0].read_bytes())
+    stranger = live[0].parent / "notes.txt"
+    stranger.write_text("not ours")
+    srv.start()
+    assert not orphan.exists(), "an unreferenced shard survived start-up"
+    assert stranger.exists(), "a file the engine did not write was removed"
+    assert all(f.exists() for f in live), "a referenced shard was removed"
+    for key, body in bodies.items():
+        assert c.get_object(Bucket="orphans", Key=key)["Body"].read() == body
