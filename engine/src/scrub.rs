@@ -126,13 +126,7 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
             tracing::warn!(volume = %format!("{:016x}", v.id), shard, "shard's disk is faulty: left for relocation");
             continue;
         };
-        let header = ShardHeader {
-            volume: v.id,
-            block_size: v.block_size,
-            shard: shard as u8,
-            data_shards: v.data_shards,
-            parity_shards: v.parity_shards,
-        };
+        let header = ShardHeader::of(&v, shard);
         let tmp = disk.tmp_dir(v.slice).join(format!("{:016x}.{shard}.repair", v.id));
         let sink = ShardSink::create(
             header,

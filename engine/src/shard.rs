@@ -39,6 +39,17 @@ pub struct ShardHeader {
 }
 
 impl ShardHeader {
+    /// The header of shard `shard` of a volume.
+    pub fn of(v: &stratum_meta::VolumeRef, shard: usize) -> ShardHeader {
+        ShardHeader {
+            volume: v.id,
+            block_size: v.block_size,
+            shard: shard as u8,
+            data_shards: v.data_shards,
+            parity_shards: v.parity_shards,
+        }
+    }
+
     pub fn encode(&self) -> [u8; 27] {
         let mut h = [0u8; 27];
         h[..8].copy_from_slice(MAGIC);

@@ -97,13 +97,7 @@ impl VolumeWriter {
         let v = &self.vref;
         for (shard, disk_id) in v.disks.iter().enumerate() {
             let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();
-            let header = ShardHeader {
-                volume: v.id,
-                block_size: v.block_size,
-                shard: shard as u8,
-                data_shards: v.data_shards,
-                parity_shards: v.parity_shards,
-            };
+            let header = ShardHeader::of(v, shard);
             let sink = ShardSink::create(
                 header,
                 disk.id,
