@@ -39,6 +39,26 @@ impl Disk {
         }
     }
 
+    /// Checks a faulty disk: it must still carry its own id and take a
+    /// durable write. If it does (remounted read-write, cable reseated),
+    /// it is healthy again. A wiped or replaced disk fails the id check and
+    /// stays faulty.
+    pub fn probe(&self) -> bool {
+        if read_id(&self.path) != Some(self.id) {
+            return false;
+        }
+        let path = self.path.join(".stratum-probe");
+        let ok = (|| -> std::io::Result<()> {
+            std::fs::write(&path, b"probe")?;
+            std::fs::File::open(&path)?.sync_all()?;
+            std::fs::remove_file(&path)
+        })();
+        if ok.is_ok() && self.faulty.swap(false, Ordering::Relaxed) {
+            tracing::info!(disk = self.id, path = %self.path.display(), "disk healthy again");
+        }
+        ok.is_ok()
+    }
+
     pub fn state(&self) -> String {
         match self.reason.lock().ok().and_then(|r| r.clone()) {
             Some(reason) if self.is_faulty() => format!("faulty: {reason}"),

@@ -114,8 +114,20 @@ impl Store {
         }
         let node = self.node.clone();
         glommio::spawn_local(async move {
+            let mut tick: u64 = 0;
             loop {
                 glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
+                tick += 1;
+                if tick.is_multiple_of(5) && node.disks().any(|d| d.is_faulty()) {
+                    let node = node.clone();
+                    glommio::executor()
+                        .spawn_blocking(move || {
+                            for disk in node.disks().filter(|d| d.is_faulty()) {
+                                disk.probe();
+                            }
+                        })
+                        .await;
+                }
                 for (vref, size) in node.take_repairs() {
                     let report = scrub_volume(&node, &vref, size, &mut Throttle::new(0)).await;
                     node.scrub_totals.record(&report);
