@@ -15,15 +15,29 @@ use crate::volume::{Verified, VolumeReader};
 pub struct ObjectReader {
     node: Arc<Node>,
     segments: Vec<Segment>,
+    /// Inline bodies, checked once and shared by every chunk without a copy
+    /// (`Err` when the crc32c failed); `None` for volume segments.
+    inline: Vec<Option<std::result::Result<Rc<Vec<u8>>, ()>>>,
     pos: u64,
     end: u64,
     open: Option<(usize, VolumeReader)>,
 }
 
 impl ObjectReader {
-    pub fn new(node: Arc<Node>, segments: Vec<Segment>, start: u64, end: u64) -> Self {
+    pub fn new(node: Arc<Node>, mut segments: Vec<Segment>, start: u64, end: u64) -> Self {
         node.hold(&volume_ids(&segments));
-        Self { node, segments, pos: start, end, open: None }
+        let inline = segments
+            .iter_mut()
+            .map(|s| match &mut s.body {
+                SegmentBody::Inline { bytes, crc32c } => {
+                    let bytes = std::mem::take(bytes);
+                    let whole = crc32c::crc32c(&bytes) == *crc32c && bytes.len() as u64 == s.size;
+                    Some(if whole { Ok(Rc::new(bytes)) } else { Err(()) })
+                }
+                SegmentBody::Volume(_) => None,
+            })
+            .collect();
+        Self { node, segments, inline, pos: start, end, open: None }
     }
 
     /// The next verified pieces, in order; `None` at the end.
@@ -38,19 +52,17 @@ impl ObjectReader {
         let in_seg = self.pos - seg_start;
         let seg_size = self.segments[index].size;
         let want_end = (in_seg + READ_CHUNK_BYTES).min(seg_size).min(self.end - seg_start);
-        let body = self.segments[index].body.clone();
-        let pieces = match &body {
-            SegmentBody::Inline { bytes, crc32c } => {
-                if crc32c::crc32c(bytes) != *crc32c || bytes.len() as u64 != seg_size {
-                    Counters::add(&self.node.counters.unrecoverable_reads, 1);
-                    return Err(EngineError::Corrupt { volume: "inline".into(), block: 0 });
-                }
-                vec![Verified::inline(Rc::new(bytes.clone()), in_seg as usize, want_end as usize)]
+        let pieces = match self.inline.get(index).cloned().flatten() {
+            Some(Ok(bytes)) => vec![Verified::inline(bytes, in_seg as usize, want_end as usize)],
+            Some(Err(())) => {
+                Counters::add(&self.node.counters.unrecoverable_reads, 1);
+                return Err(EngineError::Corrupt { volume: "inline".into(), block: 0 });
             }
-            SegmentBody::Volume(vref) => {
+            None => {
                 if self.open.as_ref().map(|(i, _)| *i) != Some(index) {
+                    let Some(vref) = self.segments[index].body.volume().cloned() else { return Ok(None) };
                     self.close();
-                    self.open = Some((index, VolumeReader::new(self.node.clone(), vref.clone(), seg_size)));
+                    self.open = Some((index, VolumeReader::new(self.node.clone(), vref, seg_size)));
                 }
                 let Some((_, reader)) = self.open.as_ref() else { return Ok(None) };
                 reader.read(in_seg, want_end).await?

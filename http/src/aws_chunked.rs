@@ -632,8 +632,22 @@ mod tests {
     }
 
     /// The AWS chunked upload example, authenticated through `sigv4::verify`.
+    /// The chunk mode AWS's example request verifies to.
+    fn mode_for(headers: &[(&str, &str)]) -> ChunkMode {
+        let headers: Vec<(String, String)> = headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+        let req = RequestParts {
+            method: "PUT",
+            raw_path: "/examplebucket/chunkObject.txt",
+            raw_query: "",
+            headers: &headers,
+        };
+        let creds = [Credentials { access_key: "AKIAIOSFODNN7EXAMPLE".to_owned(), secret_key: SK.to_owned() }];
+        let verified = sigv4::verify(&req, &creds, NOW).unwrap();
+        ChunkMode::from_payload(&verified.payload).unwrap()
+    }
+
     fn example_mode() -> ChunkMode {
-        let headers: Vec<(String, String)> = [
+        let headers = [
             ("host", "s3.amazonaws.com"),
             ("x-amz-date", "20130524T000000Z"),
             ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
@@ -648,19 +662,8 @@ mod tests {
             ("content-encoding", "aws-chunked"),
             ("x-amz-decoded-content-length", "66560"),
             ("content-length", "66824"),
-        ]
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-        .collect();
-        let req = RequestParts {
-            method: "PUT",
-            raw_path: "/examplebucket/chunkObject.txt",
-            raw_query: "",
-            headers: &headers,
-        };
-        let creds = [Credentials { access_key: "AKIAIOSFODNN7EXAMPLE".to_owned(), secret_key: SK.to_owned() }];
-        let verified = sigv4::verify(&req, &creds, NOW).unwrap();
-        ChunkMode::from_payload(&verified.payload).unwrap()
+        ];
+        mode_for(&headers)
     }
 
     fn example_body() -> Vec<u8> {
@@ -787,7 +790,7 @@ mod tests {
 
     /// The AWS trailer example's request: its seed signature, through `sigv4::verify`.
     fn trailer_example_mode() -> ChunkMode {
-        let headers: Vec<(String, String)> = [
+        let headers = [
             ("host", "s3.amazonaws.com"),
             ("x-amz-date", "20130524T000000Z"),
             ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
@@ -802,19 +805,8 @@ mod tests {
             ("content-encoding", "aws-chunked"),
             ("x-amz-decoded-content-length", "66560"),
             ("x-amz-trailer", "x-amz-checksum-crc32c"),
-        ]
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-        .collect();
-        let req = RequestParts {
-            method: "PUT",
-            raw_path: "/examplebucket/chunkObject.txt",
-            raw_query: "",
-            headers: &headers,
-        };
-        let creds = [Credentials { access_key: "AKIAIOSFODNN7EXAMPLE".to_owned(), secret_key: SK.to_owned() }];
-        let verified = sigv4::verify(&req, &creds, NOW).unwrap();
-        let mode = ChunkMode::from_payload(&verified.payload).unwrap();
+        ];
+        let mode = mode_for(&headers);
         assert!(matches!(mode, ChunkMode::SignedTrailer(_)));
         mode
     }
