@@ -42,6 +42,12 @@ impl Committer {
                 return;
             }
             let (ops, waiters): (Vec<Op>, Vec<Waiter>) = batch.into_iter().unzip();
+            if let Err(e) = self.node.io().before_metadata_commit() {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(EngineError::Io(std::io::Error::new(e.kind(), e.to_string()))));
+                }
+                continue;
+            }
             let partition = self.partition.clone();
             let node = self.node.clone();
             // fjall blocks (and fsyncs): run it off the reactor.
@@ -79,7 +85,7 @@ pub fn remove_volumes(node: &crate::Node, volumes: &[VolumeRef]) {
         for (shard, disk_id) in vref.disks.iter().enumerate() {
             let Some(disk) = node.disk(*disk_id) else { continue };
             let path = disk.shard_path(vref.slice, vref.id, shard);
-            if let Err(e) = std::fs::remove_file(&path) {
+            if let Err(e) = disk.io.remove(&path) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(path = %path.display(), error = %e, "could not remove freed shard");
                 }

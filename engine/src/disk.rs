@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use crate::io::DiskIo;
 
 use crate::tier::Tier;
 
@@ -15,13 +17,15 @@ pub struct Disk {
     pub id: u32,
     pub path: PathBuf,
     pub tier: Tier,
+    /// How its shard files are written and read.
+    pub io: Arc<dyn DiskIo>,
     faulty: AtomicBool,
     reason: Mutex<Option<String>>,
 }
 
 impl Disk {
-    pub fn new(id: u32, path: PathBuf, tier: Tier) -> Disk {
-        Disk { id, path, tier, faulty: AtomicBool::new(false), reason: Mutex::new(None) }
+    pub fn new(id: u32, path: PathBuf, tier: Tier, io: Arc<dyn DiskIo>) -> Disk {
+        Disk { id, path, tier, io, faulty: AtomicBool::new(false), reason: Mutex::new(None) }
     }
 
     pub fn is_faulty(&self) -> bool {
@@ -90,28 +94,25 @@ impl Disk {
     /// Creates the core's slice directories and removes interrupted writes.
     /// Returns how many temp files were removed.
     pub fn prepare_slice(&self, core: u16) -> std::io::Result<usize> {
-        std::fs::create_dir_all(self.tmp_dir(core))?;
+        let tmp = self.tmp_dir(core);
+        self.io.create_dir_all(&tmp)?;
         for fan in 0..=0xffu64 {
-            std::fs::create_dir_all(self.volume_dir(core, fan))?;
+            self.io.create_dir_all(&self.volume_dir(core, fan))?;
         }
-        let mut removed = 0;
-        for entry in std::fs::read_dir(self.tmp_dir(core))? {
-            std::fs::remove_file(entry?.path())?;
-            removed += 1;
+        let names = self.io.list(&tmp)?;
+        for name in &names {
+            self.io.remove(&tmp.join(name))?;
         }
-        Ok(removed)
+        Ok(names.len())
     }
 
     /// Core slices present on this disk (a node may have run with more cores).
     pub fn slices(&self) -> std::io::Result<Vec<u16>> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.path)? {
-            let name = entry?.file_name();
-            if let Some(n) = name.to_str().and_then(|n| n.strip_prefix("core-")).and_then(|n| n.parse().ok()) {
-                out.push(n);
-            }
-        }
-        Ok(out)
+        let names = match self.io.list(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            other => other?,
+        };
+        Ok(names.iter().filter_map(|n| n.strip_prefix("core-")?.parse().ok()).collect())
     }
 }
 
@@ -144,7 +145,7 @@ mod tests {
         assert_eq!(read_id(&dir), None);
         write_id(&dir, 7).expect("write id");
         assert_eq!(read_id(&dir), Some(7));
-        let disk = Disk::new(7, dir.clone(), Tier::Hot);
+        let disk = Disk::new(7, dir.clone(), Tier::Hot, Arc::new(crate::io::Uring));
         assert!(disk.shard_path(1, 0x1ab, 2).ends_with("core-1/vol/ab/00000000000001ab.2"));
         std::fs::create_dir_all(disk.tmp_dir(1)).expect("tmp");
         std::fs::write(disk.tmp_path(1, 5, 0), b"partial").expect("write");

@@ -10,6 +10,7 @@ use stratum_meta::{partition_of_bucket, partition_of_object, BucketRecord, Parti
 
 use crate::disk::{read_id, write_id, Disk};
 use crate::error::{EngineError, Result};
+use crate::io::DiskIo;
 use crate::tier::{Scheme, Tier, TierConfig};
 
 const FORMAT_FILE: &str = "stratum.format";
@@ -79,6 +80,7 @@ impl Counters {
 
 pub struct Node {
     primary: PathBuf,
+    io: Arc<dyn DiskIo>,
     cores: usize,
     partitions: Vec<Arc<Partition>>,
     buckets: RwLock<BTreeMap<String, BucketRecord>>,
@@ -108,6 +110,11 @@ impl Node {
     /// when the node is created; with a different core count later, partition
     /// `p` is served by core `p % cores`.
     pub fn open(config: &NodeConfig) -> Result<Arc<Node>> {
+        Node::open_with_io(config, Arc::new(crate::io::Uring))
+    }
+
+    /// Opens a node whose shard files go through `io` (a simulated disk in tests).
+    pub fn open_with_io(config: &NodeConfig, io: Arc<dyn DiskIo>) -> Result<Arc<Node>> {
         let primary = config
             .tiers
             .iter()
@@ -119,7 +126,7 @@ impl Node {
         let format = read_format(&primary)?;
         let partition_count = format.as_ref().map_or(config.cores, |f| f.partitions);
         let known = format.map(|f| f.disks).unwrap_or_default();
-        let (disks, tiers) = open_disks(config, &known)?;
+        let (disks, tiers) = open_disks(config, &known, &io)?;
         write_format(&primary, partition_count, &disks)?;
 
         let mut partitions = Vec::with_capacity(partition_count);
@@ -154,6 +161,7 @@ impl Node {
         }
         Ok(Arc::new(Node {
             primary,
+            io,
             cores: config.cores,
             partitions,
             buckets: RwLock::new(buckets),
@@ -176,6 +184,11 @@ impl Node {
     /// The directory holding the metadata (the first hot disk).
     pub fn data_dir(&self) -> &Path {
         &self.primary
+    }
+
+    /// The disk operations of the shard path.
+    pub fn io(&self) -> &Arc<dyn DiskIo> {
+        &self.io
     }
 
     pub fn cores(&self) -> usize {
@@ -379,7 +392,11 @@ type DiskMap = BTreeMap<u32, Arc<Disk>>;
 /// Identifies every configured disk. A disk the node knew whose directory
 /// lost its id (unmounted, wiped) is kept under its old id, marked faulty:
 /// reads reconstruct around it and no shard is written to it.
-fn open_disks(config: &NodeConfig, known: &BTreeMap<PathBuf, u32>) -> Result<(DiskMap, Vec<TierState>)> {
+fn open_disks(
+    config: &NodeConfig,
+    known: &BTreeMap<PathBuf, u32>,
+    io: &Arc<dyn DiskIo>,
+) -> Result<(DiskMap, Vec<TierState>)> {
     let mut disks: BTreeMap<u32, Arc<Disk>> = BTreeMap::new();
     let mut tiers = Vec::new();
     let mut next_id = known.values().copied().max().map_or(1, |m| m + 1);
@@ -405,7 +422,7 @@ fn open_disks(config: &NodeConfig, known: &BTreeMap<PathBuf, u32>) -> Result<(Di
                     path.display()
                 ))));
             }
-            let disk = Arc::new(Disk::new(id, path.clone(), tier.tier));
+            let disk = Arc::new(Disk::new(id, path.clone(), tier.tier, io.clone()));
             if missing {
                 disk.mark_faulty("its directory lost its stratum.disk id (missing or replaced disk)");
             }

@@ -15,27 +15,25 @@ pub fn sweep(disks: &[&Disk], referenced: &HashSet<u64>) -> Result<usize> {
     for disk in disks.iter().filter(|d| !d.is_faulty()) {
         for core in disk.slices()? {
             for fan in 0..=0xffu64 {
-                removed += sweep_dir(&disk.volume_dir(core, fan), referenced)?;
+                removed += sweep_dir(disk, &disk.volume_dir(core, fan), referenced)?;
             }
         }
     }
     Ok(removed)
 }
 
-fn sweep_dir(dir: &Path, referenced: &HashSet<u64>) -> Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
+fn sweep_dir(disk: &Disk, dir: &Path, referenced: &HashSet<u64>) -> Result<usize> {
+    let names = match disk.io.list(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e.into()),
     };
     let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
+    for name in names {
         // Only names this engine writes (`<id:016x>.<shard>`) are ever touched.
-        let Some(id) = name.to_str().and_then(volume_id) else { continue };
+        let Some(id) = volume_id(&name) else { continue };
         if !referenced.contains(&id) {
-            std::fs::remove_file(entry.path())?;
+            disk.io.remove(&dir.join(name))?;
             removed += 1;
         }
     }

@@ -129,6 +129,7 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
         let header = ShardHeader::of(&v, shard);
         let tmp = disk.tmp_dir(v.slice).join(format!("{:016x}.{shard}.repair", v.id));
         let sink = ShardSink::create(
+            disk.io.clone(),
             header,
             disk.id,
             tmp,

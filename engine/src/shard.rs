@@ -6,10 +6,10 @@
 //! Every write is a whole aligned buffer at an aligned offset (O_DIRECT).
 
 use std::path::PathBuf;
-
-use glommio::io::{Directory, DmaBuffer, DmaFile};
+use std::sync::Arc;
 
 use crate::error::{EngineError, Result};
+use crate::io::{DiskIo, WriteBuf, WriteFile};
 use crate::limits::{ALIGN_BYTES, HEADER_BYTES, SECTOR_BYTES, SHARD_BUFFER_BYTES};
 
 pub const MAGIC: &[u8; 8] = b"STRSHARD";
@@ -78,8 +78,9 @@ impl ShardHeader {
 
 /// A shard file being written under `tmp/`.
 pub struct ShardSink {
-    file: DmaFile,
-    buf: DmaBuffer,
+    io: Arc<dyn DiskIo>,
+    file: Box<dyn WriteFile>,
+    buf: WriteBuf,
     fill: usize,
     /// File offset at which `buf` starts.
     pos: u64,
@@ -92,16 +93,17 @@ pub struct ShardSink {
 
 impl ShardSink {
     pub async fn create(
+        io: Arc<dyn DiskIo>,
         header: ShardHeader,
         disk: u32,
         tmp_path: PathBuf,
         final_path: PathBuf,
         final_dir: PathBuf,
     ) -> Result<ShardSink> {
-        let file = DmaFile::create(&tmp_path).await?;
-        let buf = file.alloc_dma_buffer(SHARD_BUFFER_BYTES);
+        let file = io.create(&tmp_path).await?;
+        let buf = file.alloc(SHARD_BUFFER_BYTES);
         let mut sink =
-            ShardSink { file, buf, fill: 0, pos: 0, crcs: Vec::new(), tmp_path, final_path, final_dir, disk };
+            ShardSink { io, file, buf, fill: 0, pos: 0, crcs: Vec::new(), tmp_path, final_path, final_dir, disk };
         sink.push(&header.encode()).await?;
         sink.pad().await?;
         Ok(sink)
@@ -146,7 +148,7 @@ impl ShardSink {
         if self.fill == 0 {
             return Ok(());
         }
-        let next = self.file.alloc_dma_buffer(SHARD_BUFFER_BYTES);
+        let next = self.file.alloc(SHARD_BUFFER_BYTES);
         let mut full = std::mem::replace(&mut self.buf, next);
         full.trim_to_size(self.fill);
         let expected = full.len();
@@ -171,15 +173,13 @@ impl ShardSink {
         self.file.fdatasync().await?;
         self.file.rename(&self.final_path).await?;
         self.file.close().await?;
-        let dir = Directory::open(&self.final_dir).await?;
-        dir.sync().await?;
-        dir.close().await?;
+        self.io.sync_dir(&self.final_dir).await?;
         Ok(())
     }
 
     /// Drops an unfinished shard: nothing stays behind.
     pub async fn discard(self) {
         let _ = self.file.close().await;
-        let _ = std::fs::remove_file(&self.tmp_path);
+        let _ = self.io.remove(&self.tmp_path);
     }
 }

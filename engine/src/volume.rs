@@ -7,11 +7,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use glommio::io::{DmaFile, ReadResult};
 use md5::{Digest, Md5};
 use stratum_meta::{SegmentBody, VolumeRef};
 
 use crate::error::{EngineError, Result};
+use crate::io::{ReadBytes, ReadFile};
 use crate::layout::{self, Piece};
 use crate::limits::{BLOCK_SIZE_BYTES, SECTOR_BYTES};
 use crate::node::{Counters, Node};
@@ -99,6 +99,7 @@ impl VolumeWriter {
             let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();
             let header = ShardHeader::of(v, shard);
             let sink = ShardSink::create(
+                disk.io.clone(),
                 header,
                 disk.id,
                 disk.tmp_path(v.slice, v.id, shard),
@@ -204,48 +205,38 @@ fn encode_parity(stripe: &[u8], v: &VolumeRef) -> Result<Vec<Vec<u8>>> {
 /// Verified bytes, borrowed from a read buffer or a rebuilt block without a copy.
 #[derive(Clone)]
 pub struct Verified {
-    bytes: Bytes,
+    bytes: ReadBytes,
     start: usize,
     end: usize,
 }
 
-#[derive(Clone)]
-enum Bytes {
-    Read(ReadResult),
-    Owned(Rc<Vec<u8>>),
-}
-
 impl Verified {
     pub fn inline(bytes: Rc<Vec<u8>>, start: usize, end: usize) -> Verified {
-        Verified { bytes: Bytes::Owned(bytes), start, end }
+        Verified { bytes: ReadBytes::Heap(bytes), start, end }
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        let all: &[u8] = match &self.bytes {
-            Bytes::Read(r) => r,
-            Bytes::Owned(v) => v,
-        };
-        all.get(self.start..self.end).unwrap_or_default()
+        self.bytes.get(self.start..self.end).unwrap_or_default()
     }
 }
 
 #[derive(Clone)]
 enum ShardFile {
     Unopened,
-    Open(Rc<DmaFile>),
+    Open(Rc<dyn ReadFile>),
     Missing,
 }
 
 /// One shard's blocks, read and checked.
 struct ShardRead {
-    data: ReadResult,
+    data: ReadBytes,
     ok: Vec<bool>,
 }
 
 /// One shard's sectors `first..`, read and checked (the client read path).
 struct SectorRead {
     first: u64,
-    data: ReadResult,
+    data: ReadBytes,
     ok: Vec<bool>,
 }
 
@@ -281,7 +272,7 @@ impl VolumeReader {
         layout::stripe_count(self.size, usize::from(self.vref.data_shards), self.vref.block_size as usize)
     }
 
-    async fn file(&self, shard: usize) -> Option<Rc<DmaFile>> {
+    async fn file(&self, shard: usize) -> Option<Rc<dyn ReadFile>> {
         let state = self.files.borrow().get(shard).cloned()?;
         match state {
             ShardFile::Open(f) => return Some(f),
@@ -290,18 +281,13 @@ impl VolumeReader {
         }
         let disk = self.node.disk(*self.vref.disks.get(shard)?)?;
         let path = disk.shard_path(self.vref.slice, self.vref.id, shard);
-        // glommio's open panics on some missing paths (its statfs unwraps):
-        // a shard that is gone is found missing here instead. A faulty disk
-        // is still read: every block is checked, and what fails is rebuilt.
-        let opened = if !path.exists() {
-            None
-        } else {
-            match DmaFile::open(&path).await {
-                Ok(f) => Some(Rc::new(f)),
-                Err(e) => {
-                    tracing::warn!(volume = %format!("{:016x}", self.vref.id), shard, error = %e, "shard unavailable");
-                    None
-                }
+        // A faulty disk is still read: every block is checked, and what
+        // fails is rebuilt.
+        let opened = match disk.io.open(&path).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(volume = %format!("{:016x}", self.vref.id), shard, error = %e, "shard unavailable");
+                None
             }
         };
         if let Some(slot) = self.files.borrow_mut().get_mut(shard) {
@@ -473,5 +459,5 @@ fn direct_piece(by_shard: &BTreeMap<usize, Option<SectorRead>>, p: &Piece, bs: u
         }
     }
     let start = usize::try_from(pos - read.first * SECTOR_BYTES).ok()?;
-    Some(Verified { bytes: Bytes::Read(read.data.clone()), start, end: start + p.len })
+    Some(Verified { bytes: read.data.clone(), start, end: start + p.len })
 }
