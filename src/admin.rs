@@ -33,6 +33,9 @@ enum AdminCommand {
     Scrub,
     /// Where an object's bytes are: inline, or tier, scheme and disks per segment.
     Object { bucket: String, key: String },
+    /// Take an empty directory in place of a wiped or swapped disk (same
+    /// path) and refill it in the background; `admin disks` shows progress.
+    ReplaceDisk { id: u32 },
     /// Move an object's body to another tier (copy, verify, switch, free).
     MoveTier { bucket: String, key: String, tier: String },
 }
@@ -43,6 +46,7 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
         AdminCommand::Disks => ("GET", "/_stratum/admin/disks", String::new()),
         AdminCommand::Stats => ("GET", "/_stratum/admin/stats", String::new()),
         AdminCommand::Scrub => ("POST", "/_stratum/admin/scrub", String::new()),
+        AdminCommand::ReplaceDisk { id } => ("POST", "/_stratum/admin/replace-disk", format!("id={id}")),
         AdminCommand::Object { bucket, key } => {
             ("GET", "/_stratum/admin/object", format!("bucket={}&key={}", enc(bucket), enc(key)))
         }

@@ -20,12 +20,22 @@ pub struct Disk {
     /// How its shard files are written and read.
     pub io: Arc<dyn DiskIo>,
     faulty: AtomicBool,
+    /// Replaced and being refilled by the healer.
+    refilling: AtomicBool,
     reason: Mutex<Option<String>>,
 }
 
 impl Disk {
     pub fn new(id: u32, path: PathBuf, tier: Tier, io: Arc<dyn DiskIo>) -> Disk {
-        Disk { id, path, tier, io, faulty: AtomicBool::new(false), reason: Mutex::new(None) }
+        Disk {
+            id,
+            path,
+            tier,
+            io,
+            faulty: AtomicBool::new(false),
+            refilling: AtomicBool::new(false),
+            reason: Mutex::new(None),
+        }
     }
 
     pub fn is_faulty(&self) -> bool {
@@ -66,8 +76,17 @@ impl Disk {
     pub fn state(&self) -> String {
         match self.reason.lock().ok().and_then(|r| r.clone()) {
             Some(reason) if self.is_faulty() => format!("faulty: {reason}"),
+            _ if self.is_refilling() => "refilling".to_owned(),
             _ => "ok".to_owned(),
         }
+    }
+
+    pub fn is_refilling(&self) -> bool {
+        self.refilling.load(Ordering::Relaxed)
+    }
+
+    pub fn set_refilling(&self, on: bool) {
+        self.refilling.store(on, Ordering::Relaxed);
     }
 
     fn slice_root(&self, core: u16) -> PathBuf {

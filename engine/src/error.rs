@@ -31,6 +31,10 @@ pub enum EngineError {
     Conflict,
     #[error("not enough healthy disks in the tier for its erasure scheme")]
     InsufficientDisks,
+    /// An admin request about a disk that cannot be done (unknown id, a
+    /// directory that still holds data).
+    #[error("{0}")]
+    InvalidDisk(String),
     #[error("core {0} is not answering")]
     CoreUnavailable(usize),
 }

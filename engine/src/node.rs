@@ -323,6 +323,58 @@ impl Node {
         self.repairs.lock().map(|mut q| q.drain(..).collect()).unwrap_or_default()
     }
 
+    /// Takes a new, empty directory in place of disk `id` (which lost its
+    /// id: wiped or swapped): writes the id, creates the core slices and
+    /// marks the disk healthy and refilling. Its shards are rewritten by
+    /// a scrub of every volume (see `Store::refill`). Refuses a directory
+    /// that still carries an id or holds anything: a forgotten mount must
+    /// never be taken for a blank disk.
+    pub fn replace_disk(&self, id: u32) -> Result<()> {
+        let disk = self.disk(id).ok_or_else(|| EngineError::InvalidDisk(format!("no disk has id {id}")))?;
+        match read_id(&disk.path) {
+            Some(found) if found == id => {
+                return Err(EngineError::InvalidDisk(format!(
+                    "disk {id} ({}) still carries its id: it was not replaced",
+                    disk.path.display()
+                )))
+            }
+            Some(found) => {
+                return Err(EngineError::InvalidDisk(format!("{} carries the id of disk {found}", disk.path.display())))
+            }
+            None => {}
+        }
+        std::fs::create_dir_all(&disk.path)?;
+        // A fresh filesystem may hold its own lost+found; anything else is data.
+        let foreign = std::fs::read_dir(&disk.path)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .find(|name| name != "lost+found");
+        if let Some(name) = foreign {
+            return Err(EngineError::InvalidDisk(format!(
+                "{} is not empty (it holds {}): only an empty directory can replace a disk",
+                disk.path.display(),
+                name.to_string_lossy()
+            )));
+        }
+        write_id(&disk.path, id)?;
+        let mut slices: Vec<u16> = (0..self.cores as u16).collect();
+        for other in self.disks.values().filter(|d| d.id != id && !d.is_faulty()) {
+            slices.extend(other.slices().unwrap_or_default());
+        }
+        slices.sort_unstable();
+        slices.dedup();
+        for core in slices {
+            disk.prepare_slice(core)?;
+        }
+        disk.set_refilling(true);
+        if !disk.probe() {
+            disk.set_refilling(false);
+            return Err(EngineError::InvalidDisk(format!("{} does not take a durable write", disk.path.display())));
+        }
+        tracing::info!(disk = id, path = %disk.path.display(), "disk replaced; refilling");
+        Ok(())
+    }
+
     pub(crate) fn remember_bucket(&self, record: BucketRecord) {
         if let Ok(mut b) = self.buckets.write() {
             b.insert(record.name.clone(), record);

@@ -222,6 +222,24 @@ impl Store {
         &self.node
     }
 
+    /// Refills the disks marked refilling: a scrub of every volume rewrites
+    /// each shard that belongs on them. They stay marked until it is done.
+    pub async fn refill(self: &Rc<Self>) -> Result<ScrubReport> {
+        let refilling: Vec<_> = self.node.disks().filter(|d| d.is_refilling()).cloned().collect();
+        let report = self.scrub_all().await;
+        match &report {
+            Ok(r) if r.volumes_unrecoverable == 0 => {
+                for disk in &refilling {
+                    disk.set_refilling(false);
+                    tracing::info!(disk = disk.id, ?r, "disk refilled");
+                }
+            }
+            Ok(r) => tracing::error!(?r, "refill left volumes unrecoverable; disks stay marked refilling"),
+            Err(e) => tracing::error!(error = %e, "refill failed; disks stay marked refilling"),
+        }
+        report
+    }
+
     /// The core that decides requests for `(bucket, key)`.
     pub fn owner_of(&self, bucket: &str, key: &str) -> usize {
         self.node.core_of_partition(self.node.object_partition(bucket, key))

@@ -99,6 +99,7 @@ impl From<EngineError> for S3Error {
                 409,
                 "A conflicting conditional operation is currently in progress against this resource. Please try again.",
             ),
+            EngineError::InvalidDisk(why) => S3Error::invalid_argument(why),
             EngineError::InsufficientDisks => {
                 S3Error::new("SlowDown", 503, "Not enough healthy disks to store the object safely; please retry.")
             }

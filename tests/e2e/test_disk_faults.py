@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import time
 
@@ -15,10 +16,15 @@ from botocore.exceptions import ClientError
 from conftest import stratum_bin
 
 
-def admin(srv, command):
-    out = subprocess.run([stratum_bin(), "admin", command, "--endpoint", srv.endpoint,
-                          "--access-key", srv.access_key, "--secret-key", srv.secret_key],
-                         capture_output=True, text=True, timeout=60, check=True)
+def admin_run(srv, *command):
+    return subprocess.run([stratum_bin(), "admin", *command, "--endpoint", srv.endpoint,
+                           "--access-key", srv.access_key, "--secret-key", srv.secret_key],
+                          capture_output=True, text=True, timeout=60)
+
+
+def admin(srv, *command):
+    out = admin_run(srv, *command)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
@@ -70,3 +76,57 @@ def test_read_only_disk_is_faulty_then_healthy_again(server_factory, flaky_fs):
         time.sleep(1)
     c.put_object(Bucket="faults", Key="later", Body=before)
     assert c.get_object(Bucket="faults", Key="later")["Body"].read() == before
+
+
+def disk_states(srv):
+    return {d["path"]: (d["id"], d["state"]) for d in admin(srv, "disks")["disks"]}
+
+
+@pytest.mark.timeout(180)
+def test_replaced_disk_is_refilled_by_the_healer(server_factory):
+    root = server_factory.new_dir("replace")
+    d0, d1, d2 = root / "d0", root / "d1", root / "d2"
+    srv = server_factory.start(cores=2, data_dir=d0, extra=["--data", str(d1), "--data", str(d2)])
+    c = srv.client()
+    c.create_bucket(Bucket="rep")
+    rnd = random.Random(11)
+    bodies = {f"obj-{i}": rnd.randbytes(rnd.choice([100, 70_000, 300_000, 1_100_000])) for i in range(40)}
+    for key, body in bodies.items():
+        c.put_object(Bucket="rep", Key=key, Body=body)
+
+    ok = admin_run(srv, "replace-disk", str(disk_states(srv)[str(d2)][0]))
+    assert ok.returncode != 0 and "still carries its id" in ok.stderr, ok.stderr
+
+    # The disk is swapped for a blank one while the server is down.
+    srv.stop()
+    shutil.rmtree(d2)
+    d2.mkdir()
+    (d2 / "notes.txt").write_text("someone else's data")
+    srv.start()
+    disk_id, state = disk_states(srv)[str(d2)]
+    assert state.startswith("faulty"), state
+    for key, body in bodies.items():
+        assert c.get_object(Bucket="rep", Key=key)["Body"].read() == body, key
+
+    refused = admin_run(srv, "replace-disk", str(disk_id))
+    assert refused.returncode != 0 and "not empty" in refused.stderr, refused.stderr
+    assert (d2 / "notes.txt").read_text() == "someone else's data"
+    (d2 / "notes.txt").unlink()
+    unknown = admin_run(srv, "replace-disk", "999")
+    assert unknown.returncode != 0 and "no disk has id 999" in unknown.stderr, unknown.stderr
+
+    admin(srv, "replace-disk", str(disk_id))
+    deadline = time.monotonic() + 60
+    while disk_states(srv)[str(d2)][1] != "ok":
+        assert time.monotonic() < deadline, f"disk never finished refilling: {disk_states(srv)}"
+        time.sleep(0.5)
+    assert admin(srv, "stats")["scrub"]["shards_repaired"] > 0
+
+    # Proof the refill is whole: lose another disk; every object must still
+    # read from the refilled one and the third.
+    srv.stop()
+    shutil.rmtree(d1)
+    d1.mkdir()
+    srv.start()
+    for key, body in bodies.items():
+        assert c.get_object(Bucket="rep", Key=key)["Body"].read() == body, key

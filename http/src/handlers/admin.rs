@@ -34,6 +34,20 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
             let record = ctx.store.move_tier(bucket, key, tier).await?;
             Ok(json_response(layout(bucket, key, &record)))
         }
+        ("POST", Some("admin/replace-disk")) => {
+            let id: u32 =
+                param(req, "id")?.parse().map_err(|_| S3Error::invalid_argument("id must be a disk id (a number)"))?;
+            let node = ctx.store.node().clone();
+            glommio::executor().spawn_blocking(move || node.replace_disk(id)).await?;
+            // The refill is a scrub of every volume: hours on a big node.
+            // It runs on; `admin disks` shows the disk refilling until done.
+            let store = ctx.store.clone();
+            glommio::spawn_local(async move {
+                let _ = store.refill().await;
+            })
+            .detach();
+            Ok(json_response(disks(ctx)))
+        }
         ("POST", Some("admin/scrub")) => {
             let report = ctx.store.scrub_all().await?;
             Ok(json_response(json!({
