@@ -163,8 +163,24 @@ impl ShardSink {
     }
 
     /// Writes the crc table, makes the file durable and moves it into
-    /// place (steps 4–6 of FORMAT.md).
+    /// place (step 5 of FORMAT.md). On failure the temp file is removed
+    /// (a renamed file is the caller's to remove, with the volume).
     pub async fn seal(mut self) -> Result<()> {
+        let written = self.write_out().await;
+        let ShardSink { io, file, tmp_path, final_dir, .. } = self;
+        let closed = file.close().await;
+        let result = match (written, closed) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(e)) => Err(e.into()),
+            (Ok(()), Ok(())) => io.sync_dir(&final_dir).await.map_err(EngineError::from),
+        };
+        if result.is_err() {
+            let _ = io.remove(&tmp_path);
+        }
+        result
+    }
+
+    async fn write_out(&mut self) -> Result<()> {
         self.pad().await?;
         let table: Vec<u8> = self.crcs.iter().flat_map(|c| c.to_le_bytes()).collect();
         self.push(&table).await?;
@@ -172,8 +188,6 @@ impl ShardSink {
         self.flush().await?;
         self.file.fdatasync().await?;
         self.file.rename(&self.final_path).await?;
-        self.file.close().await?;
-        self.io.sync_dir(&self.final_dir).await?;
         Ok(())
     }
 

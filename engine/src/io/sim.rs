@@ -50,6 +50,8 @@ struct State {
     power_off_at: Option<u64>,
     powered_off: bool,
     fail_at: BTreeSet<u64>,
+    /// The path of the last chosen operation that failed (`None`: the metadata commit).
+    last_failed: Option<Option<PathBuf>>,
     /// Path prefixes (whole disks) on which every operation fails.
     broken: Vec<PathBuf>,
 }
@@ -85,6 +87,7 @@ impl State {
             return Err(eio("power lost"));
         }
         if self.fail_at.remove(&self.ops) {
+            self.last_failed = Some(path.map(Path::to_owned));
             return Err(eio("chosen operation"));
         }
         Ok(())
@@ -126,6 +129,12 @@ impl SimDisk {
         let mut s = self.lock();
         let at = s.ops + n.max(1);
         s.fail_at.insert(at);
+    }
+
+    /// Which chosen operation failed last: `Some(Some(path))` for a file or
+    /// directory operation, `Some(None)` for the metadata commit.
+    pub fn last_failed(&self) -> Option<Option<PathBuf>> {
+        self.lock().last_failed.clone()
     }
 
     /// Every operation under `prefix` fails from now on (a dead disk).
