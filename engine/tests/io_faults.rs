@@ -5,45 +5,16 @@
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use glommio::LocalExecutorBuilder;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stratum_engine::io::sim::SimDisk;
-use stratum_engine::{EngineError, Node, NodeConfig, ObjectRecord, Store, Tier, TierConfig};
+use stratum_engine::{EngineError, Store};
 use stratum_meta::SegmentBody;
 
-const BUCKET: &str = "b";
-
-fn config(root: &Path) -> NodeConfig {
-    NodeConfig {
-        tiers: vec![TierConfig {
-            tier: Tier::Hot,
-            disks: (0..3).map(|i| root.join(format!("disk{i}"))).collect(),
-            scheme: None,
-        }],
-        cores: 1,
-        inline_max_bytes: 4096,
-        scrub_bytes_per_sec: 0,
-        scrub_interval: std::time::Duration::from_secs(3600),
-        multipart_expiry: std::time::Duration::from_secs(3600),
-    }
-}
-
-fn record(size: u64, md5: [u8; 16]) -> ObjectRecord {
-    ObjectRecord {
-        size,
-        etag: hex::encode(md5),
-        modified_ms: 0,
-        content_type: String::new(),
-        headers: Vec::new(),
-        user_meta: Vec::new(),
-        segments: Vec::new(),
-        tags: Vec::new(),
-        checksum: None,
-    }
-}
+mod common;
+use common::{open, record, BUCKET};
 
 /// A PUT as the HTTP handler does it: a failed body write discards the volume.
 async fn put(store: &Rc<Store>, key: &str, data: &[u8]) -> stratum_engine::Result<()> {
@@ -84,9 +55,7 @@ fn a_failed_operation_fails_only_its_own_write() {
     run(|root| {
         Box::pin(async move {
             let sim = SimDisk::new();
-            let node = Node::open_with_io(&config(&root), Arc::new(sim.clone())).expect("node");
-            let store = Store::new(node.clone(), 0);
-            store.create_bucket(BUCKET, 0).await.expect("bucket");
+            let (node, store) = open(&root, &sim).await;
             let mut rng = StdRng::seed_from_u64(5);
             let mut acked: Vec<(String, Vec<u8>)> = Vec::new();
             let before = sim.ops();
@@ -148,9 +117,7 @@ fn flipped_bits_are_read_around_and_healed() {
     run(|root| {
         Box::pin(async move {
             let sim = SimDisk::new();
-            let node = Node::open_with_io(&config(&root), Arc::new(sim.clone())).expect("node");
-            let store = Store::new(node.clone(), 0);
-            store.create_bucket(BUCKET, 0).await.expect("bucket");
+            let (node, store) = open(&root, &sim).await;
             let mut rng = StdRng::seed_from_u64(9);
             let mut objects = Vec::new();
             for i in 0..40 {

@@ -29,11 +29,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stratum_engine::io::sim::SimDisk;
 use stratum_engine::volume::VolumeReader;
-use stratum_engine::{EngineError, Node, NodeConfig, ObjectRecord, PartRecord, Store, Tier, TierConfig, UploadRecord};
+use stratum_engine::{EngineError, Node, NodeConfig, ObjectRecord, PartRecord, Store, UploadRecord};
 use stratum_meta::SegmentBody;
 
-const BUCKET: &str = "b";
-const DISKS: usize = 3;
+mod common;
+use common::{config, record, BUCKET};
+
 const TASKS: usize = 4;
 const OPS_PER_TASK: usize = 6;
 /// Crash points are drawn from 1..=MAX_CRASH_OP; a seed's traffic takes
@@ -45,39 +46,10 @@ const CRASHES_PER_LIFE: u64 = 50;
 /// Sizes around the inline threshold and the stripe (2 × 64 KiB).
 const SIZES: [usize; 8] = [0, 1, 3000, 4096, 4097, 70_000, 131_072, 300_001];
 
-fn config(root: &Path) -> NodeConfig {
-    NodeConfig {
-        tiers: vec![TierConfig {
-            tier: Tier::Hot,
-            disks: (0..DISKS).map(|i| root.join(format!("disk{i}"))).collect(),
-            scheme: None,
-        }],
-        cores: 1,
-        inline_max_bytes: 4096,
-        scrub_bytes_per_sec: 0,
-        scrub_interval: std::time::Duration::from_secs(3600),
-        multipart_expiry: std::time::Duration::from_secs(3600),
-    }
-}
-
 fn body(len: usize, rng: &mut StdRng) -> Rc<Vec<u8>> {
     let mut v = vec![0u8; len];
     rng.fill(&mut v[..]);
     Rc::new(v)
-}
-
-fn record(size: u64, md5: [u8; 16]) -> ObjectRecord {
-    ObjectRecord {
-        size,
-        etag: hex::encode(md5),
-        modified_ms: 0,
-        content_type: "application/octet-stream".into(),
-        headers: Vec::new(),
-        user_meta: Vec::new(),
-        segments: Vec::new(),
-        tags: Vec::new(),
-        checksum: None,
-    }
 }
 
 /// What a key may hold: nothing, or exactly these bytes.
@@ -259,9 +231,7 @@ impl Life {
         let _ = std::fs::remove_dir_all(&root);
         let config = config(&root);
         let sim = SimDisk::new();
-        let node = Node::open_with_io(&config, Arc::new(sim.clone())).expect("node opens");
-        let store = Store::new(node.clone(), 0);
-        store.create_bucket(BUCKET, 0).await.expect("bucket");
+        let (node, store) = common::open(&root, &sim).await;
         let states = (0..TASKS).map(|t| (format!("key-{t}"), State::Absent)).collect();
         Life { root, config, sim, node, store, states }
     }
