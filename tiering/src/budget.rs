@@ -96,6 +96,9 @@ pub struct Budget<K> {
     capacity_bytes: [Option<u64>; TIERS],
     used_bytes: [u64; TIERS],
     margin_log2: f64,
+    /// Per tier, the rank below which a displaced object is not worth
+    /// keeping there: it falls past to a colder tier.
+    floor: [Option<Rank>; TIERS],
     /// Unpinned objects per tier, coldest first.
     by_rank: [BTreeSet<(Rank, K)>; TIERS],
     entries: HashMap<K, Entry>,
@@ -109,6 +112,7 @@ impl<K: Copy + Ord + Hash> Budget<K> {
             capacity_bytes: [capacity.hot_bytes, capacity.warm_bytes, None],
             used_bytes: [0; TIERS],
             margin_log2: margin_log2.max(0.0),
+            floor: [None; TIERS],
             by_rank: Default::default(),
             entries: HashMap::new(),
         }
@@ -128,6 +132,16 @@ impl<K: Copy + Ord + Hash> Budget<K> {
     }
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Sets the rank below which an object displaced from a warmer tier
+    /// skips `tier` (see [`crate::Policy::floor_rank`]): one move to cold
+    /// instead of one to warm and, soon after, another to cold. Cold takes
+    /// everything whatever its floor.
+    pub fn set_floor(&mut self, tier: Tier, floor: Option<Rank>) {
+        if tier != Tier::Cold {
+            self.floor[tier.index()] = floor;
+        }
     }
 
     /// Records a new rank for a planned object (after an access). O(log n).
@@ -243,7 +257,8 @@ impl<K: Copy + Ord + Hash> Budget<K> {
             rival_rank: entry.rank.get(),
         };
         for (victim, e) in taken {
-            let colder: Vec<Tier> = Tier::ALL.into_iter().filter(|t| *t > tier).collect();
+            let below_floor = |t: &Tier| self.floor[t.index()].is_some_and(|f| e.rank < f);
+            let colder: Vec<Tier> = Tier::ALL.into_iter().filter(|t| *t > tier && !below_floor(t)).collect();
             for to in colder {
                 // Cold is unbounded, so the last candidate always has room.
                 if let Some(next) = self.room_for(to, victim, e.size_bytes, e.rank, Mode::Ranked) {
@@ -326,6 +341,27 @@ mod tests {
     }
 
     #[test]
+    fn a_displaced_object_under_a_tier_floor_falls_past_it() {
+        let mut b = budget();
+        b.set_floor(Tier::Warm, Some(Rank::new(2.0)));
+        b.admit(1, 50, Tier::Hot, Rank::new(1.0), Mode::Ranked);
+        b.admit(2, 50, Tier::Hot, Rank::new(3.0), Mode::Ranked);
+        // 1 is under warm's floor: one move, to cold, though warm is empty.
+        let a = b.admit(3, 50, Tier::Hot, Rank::new(9.0), Mode::Ranked);
+        let moves: Vec<(u32, Tier)> = a.moves.iter().map(|m| (m.key, m.to)).collect();
+        assert_eq!(moves, vec![(1, Tier::Cold), (3, Tier::Hot)]);
+        // 2 is above it: to warm.
+        let a = b.admit(4, 50, Tier::Hot, Rank::new(9.0), Mode::Ranked);
+        assert_eq!(a.moves[0].key, 2);
+        assert_eq!(a.moves[0].to, Tier::Warm);
+        // Cold has no floor to set, and a lifted floor lets anyone in.
+        b.set_floor(Tier::Cold, Some(Rank::new(100.0)));
+        b.set_floor(Tier::Warm, None);
+        b.admit(5, 50, Tier::Hot, Rank::new(0.0), Mode::Forced);
+        assert_eq!(b.tier_of(3), Some(Tier::Warm));
+    }
+
+    #[test]
     fn pinned_objects_are_never_displaced() {
         let mut b = budget();
         b.admit(1, 60, Tier::Hot, Rank::new(-9.0), Mode::Pinned);
@@ -401,7 +437,10 @@ mod tests {
             for _ in 0..400 {
                 let key = rng.below(40) as u32;
                 let roll = rng.below(100);
-                if roll < 5 {
+                if roll < 3 {
+                    let floor = (rng.below(3) > 0).then(|| Rank::new(rng.below(100) as f64 / 10.0));
+                    b.set_floor(Tier::ALL[rng.below(3) as usize], floor);
+                } else if roll < 5 {
                     b.remove(key);
                 } else if roll < 20 {
                     b.set_rank(key, Rank::new(rng.below(100) as f64 / 10.0));

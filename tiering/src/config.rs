@@ -49,6 +49,16 @@ pub struct PolicyConfig {
     /// must be than the ones it would displace from a full tier. Moves cost
     /// writes: this keeps two near-equal objects from trading places.
     pub admit_margin_log2: f64,
+    /// A new object's first read this soon after its write is a read-back
+    /// (a verify pass, a release's first viewers).
+    pub read_back_window_ms: u64,
+    /// Half-life of the per-class read-back counts.
+    pub read_back_half_life_ms: u64,
+    /// Share of a class's recently written bytes read back at or above
+    /// which its new objects start hot, whatever the content default.
+    pub read_back_min_share: f64,
+    /// Recent writes a class needs before its read-back share is trusted.
+    pub read_back_min_objects: u16,
     /// Where new objects of each content class start.
     pub content: ContentDefaults,
 }
@@ -114,6 +124,13 @@ impl Default for PolicyConfig {
             // Twice as hot: measured on the bench traces, 0.5 moved up to
             // 1.6x the bytes for at most 2 points of hot byte hits.
             admit_margin_log2: 1.0,
+            // A backup's verify runs within the hour or two after it; a
+            // day's worth of writes would count reads that a tier decided
+            // by frequency would serve as well.
+            read_back_window_ms: 6 * MS_PER_HOUR,
+            read_back_half_life_ms: 7 * MS_PER_DAY,
+            read_back_min_share: 0.5,
+            read_back_min_objects: 8,
             content: ContentDefaults::default(),
         }
     }
@@ -146,6 +163,12 @@ impl PolicyConfig {
         }
         if !at_least(self.time_of_day_min_lift, 1.0) {
             return bad("time_of_day_min_lift", "must be >= 1");
+        }
+        if self.read_back_window_ms == 0 || self.read_back_half_life_ms == 0 {
+            return bad("read_back_*_ms", "must be > 0");
+        }
+        if !at_least(self.read_back_min_share, 0.0) || self.read_back_min_share > 1.0 {
+            return bad("read_back_min_share", "must be in 0..=1");
         }
         if !at_least(self.admit_margin_log2, 0.0) {
             return bad("admit_margin_log2", "must be >= 0");

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::CLASSES;
+
 /// A coarse class of content with its own default tier. One byte, so it can
 /// sit in [`crate::AccessStats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +24,15 @@ pub enum ContentClass {
 }
 
 impl ContentClass {
+    /// Every class, in the order of [`ContentClass::index`].
+    pub const ALL: [ContentClass; CLASSES] =
+        [ContentClass::Video, ContentClass::Image, ContentClass::Backup, ContentClass::Log, ContentClass::Other];
+
+    /// Position in [`ContentClass::ALL`], for per-class arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Classifies a `Content-Type` header value, falling back to the key's
     /// extension because many uploaders send `application/octet-stream`.
     pub fn classify(content_type: &str, key: &str) -> ContentClass {
@@ -70,5 +81,8 @@ mod tests {
         assert_eq!(ContentClass::classify(octet, "db.TAR"), ContentClass::Backup);
         assert_eq!(ContentClass::classify(octet, "app.log"), ContentClass::Log);
         assert_eq!(ContentClass::classify("", "README"), ContentClass::Other);
+        for (i, c) in ContentClass::ALL.into_iter().enumerate() {
+            assert_eq!(c.index(), i);
+        }
     }
 }

@@ -31,6 +31,9 @@ pub enum Rule {
     Hint,
     /// A new object starts in its content class's default tier.
     ContentDefault,
+    /// A new object starts hot: most recently written bytes of its class
+    /// were read back soon after their write (`read_back_min_share`).
+    ReadBack,
     /// The deployment is younger than the warm-up period: no decision yet.
     Warmup,
     /// The fast average rose to `spike_ratio` times the slow one.
@@ -67,6 +70,7 @@ impl Rule {
             Rule::Pinned => "pinned",
             Rule::Hint => "hint",
             Rule::ContentDefault => "content_default",
+            Rule::ReadBack => "read_back",
             Rule::Warmup => "warmup",
             Rule::Spike => "spike",
             Rule::Streaming => "streaming",
@@ -94,6 +98,9 @@ pub struct Scores {
     /// The rank the capacity budget orders by (log2 of hot bytes read per
     /// stored byte, up to a constant).
     pub rank: f64,
+    /// For a placement, the share of its class's recent writes read back
+    /// soon after (see [`crate::ReadBack`]); 0 when unknown or not asked.
+    pub read_back_share: f64,
 }
 
 /// What the policy saw.

@@ -4,9 +4,11 @@
 //! It is: per-object access statistics ([`AccessStats`], 56 bytes, O(1) per
 //! access), the rules that turn them into a [`Decision`] ([`Policy`]: spike,
 //! streaming, frequency, time of day, decay, hints, content defaults, a
-//! warm-up), and a capacity [`Budget`] that never plans more bytes into a
-//! tier than it holds and displaces the coldest first. Every decision
-//! carries its [`Reason`]: the rule, the scores and the inputs.
+//! warm-up), per content class the share of new objects read back soon
+//! after their write ([`ReadBack`], which overrides the content default),
+//! and a capacity [`Budget`] that never plans more bytes into a tier than
+//! it holds and displaces the coldest first. Every decision carries its
+//! [`Reason`]: the rule, the scores and the inputs.
 //!
 //! It is not: a mover (the engine copies, verifies and switches; this crate
 //! only returns [`Move`]s), a store of statistics (meta persists them), or a
@@ -23,7 +25,7 @@
 //!     let now_ms = week_ms + i * 60_000; // a read a minute, after the warm-up
 //!     stats.record(Access { now_ms, offset: 0, length: 4096 }, policy.config());
 //! }
-//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold) };
+//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold), read_back: None };
 //! let decision = policy.decide(&view, week_ms + 3_600_000);
 //! assert_eq!(decision.tier, Tier::Hot);
 //! println!("{decision}"); // "hot by spike: rate …"
@@ -38,6 +40,7 @@ pub mod error;
 pub mod hint;
 pub mod limits;
 pub mod policy;
+pub mod readback;
 pub mod stats;
 pub mod tier;
 
@@ -48,6 +51,7 @@ pub use decision::{Decision, Inputs, Reason, Rule, Scores};
 pub use error::Error;
 pub use hint::Hint;
 pub use policy::{ObjectView, Policy};
+pub use readback::ReadBack;
 pub use stats::{Access, AccessStats};
 pub use tier::Tier;
 

@@ -15,6 +15,8 @@ pub const HOUR_BUCKET_MAX: u8 = 15;
 pub const STATS_SIZE_BYTES_MAX: usize = 64;
 /// Objects are moved whole, so there are exactly three tiers to plan.
 pub const TIERS: usize = 3;
+/// Content classes ([`crate::ContentClass`]), each with its own read-back counts.
+pub const CLASSES: usize = 5;
 
 const _: () = assert!(MS_PER_DAY == HOURS_PER_DAY as u64 * MS_PER_HOUR);
 // Two 4-bit buckets share a byte.

@@ -1,7 +1,7 @@
 //! The rules: from an object's statistics, hint and tier to a decision.
 
 use crate::decision::{Inputs, Reason, Rule, Scores};
-use crate::limits::HOURS_PER_DAY;
+use crate::limits::{HOURS_PER_DAY, MS_PER_HOUR};
 use crate::{AccessStats, Decision, Error, Hint, PolicyConfig, Rank, Tier};
 
 /// One object as the policy sees it. `tier` is `None` for an object being
@@ -12,6 +12,9 @@ pub struct ObjectView<'a> {
     pub size_bytes: u64,
     pub hint: Hint,
     pub tier: Option<Tier>,
+    /// For a new object: its class's read-back share
+    /// ([`crate::ReadBack::share`]), `None` while unknown.
+    pub read_back: Option<f64>,
 }
 
 /// The policy: a validated config and the time the deployment started
@@ -44,12 +47,16 @@ impl Policy {
         Decision { tier, reason }
     }
 
-    /// Where a new object starts: pinned or hinted tier, else its content
+    /// Where a new object starts: pinned or hinted tier, else hot if its
+    /// class's new objects are mostly read back soon, else its content
     /// class's default. The warm-up does not apply: a write needs a place.
     fn place(&self, obj: &ObjectView) -> (Tier, Rule) {
         match obj.hint {
             Hint::Pin(t) => (t, Rule::Pinned),
             Hint::Prefer(t) => (t, Rule::Hint),
+            Hint::Auto if obj.read_back.is_some_and(|s| s >= self.cfg.read_back_min_share) => {
+                (Tier::Hot, Rule::ReadBack)
+            }
             Hint::Auto => (self.cfg.content.tier(obj.stats.content()), Rule::ContentDefault),
         }
     }
@@ -80,7 +87,7 @@ impl Policy {
         if current != Tier::Hot && just_read && obj.stats.reads() >= 2 {
             return (Tier::Hot, Rule::Spare);
         }
-        self.decay(obj, current, now_ms).unwrap_or((current, Rule::Steady))
+        self.decay(obj, current, now_ms, s).unwrap_or((current, Rule::Steady))
     }
 
     fn is_spike(&self, s: &Scores) -> bool {
@@ -117,16 +124,20 @@ impl Policy {
     }
 
     /// Unread for `decay_after_ms` allows at most warm; twice that, cold.
-    /// A preferred tier is a floor for decay.
-    fn decay(&self, obj: &ObjectView, current: Tier, now_ms: u64) -> Option<(Tier, Rule)> {
+    /// An object whose usual rate no longer earns warm skips it: a move to
+    /// warm and another to cold two days later would cost two writes where
+    /// one does. A preferred tier is a floor for decay.
+    fn decay(&self, obj: &ObjectView, current: Tier, now_ms: u64, s: &Scores) -> Option<(Tier, Rule)> {
         let idle = obj.stats.idle_ms(now_ms);
-        let limit = if idle >= self.cfg.decay_after_ms.saturating_mul(2) {
-            Tier::Cold
-        } else if idle >= self.cfg.decay_after_ms {
-            Tier::Warm
-        } else {
-            return None;
-        };
+        let below_warm = s.slow_rate_per_hour < self.cfg.warm_min_rate_per_hour;
+        let limit =
+            if idle >= self.cfg.decay_after_ms.saturating_mul(2) || (idle >= self.cfg.decay_after_ms && below_warm) {
+                Tier::Cold
+            } else if idle >= self.cfg.decay_after_ms {
+                Tier::Warm
+            } else {
+                return None;
+            };
         let target = limit.max(current);
         match obj.hint {
             // Held at the preferred tier (or where the budget put it).
@@ -172,6 +183,22 @@ impl Policy {
         self.rank_as_of(stats, size_bytes, now_ms.max(stats.last_access_ms()))
     }
 
+    /// The lowest rank, at `now_ms`, whose object still earns `tier` by
+    /// frequency (hot or warm bytes read per stored byte at that tier's
+    /// minimum rate); `None` for cold, which takes anything. The budget
+    /// sends an object it displaces past a tier whose floor it is under.
+    pub fn floor_rank(&self, tier: Tier, now_ms: u64) -> Option<Rank> {
+        let rate = match tier {
+            Tier::Hot => self.cfg.hot_min_rate_per_hour,
+            Tier::Warm => self.cfg.warm_min_rate_per_hour,
+            Tier::Cold => return None,
+        };
+        let hl = self.cfg.ema_slow_half_life_ms as f64;
+        // The decayed count that reads as `rate` (see `rate_per_hour`).
+        let count = rate * hl / (std::f64::consts::LN_2 * MS_PER_HOUR as f64);
+        Some(Rank::new(count.log2() + now_ms as f64 / hl))
+    }
+
     fn rank_as_of(&self, stats: &AccessStats, size_bytes: u64, at_ms: u64) -> Rank {
         let ema = f64::from(stats.ema_slow_at_last_access()).max(0.5);
         let t = at_ms as f64 / self.cfg.ema_slow_half_life_ms as f64;
@@ -188,6 +215,7 @@ impl Policy {
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
             time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
             rank: self.rank_at(obj.stats, obj.size_bytes, now_ms).get(),
+            read_back_share: obj.read_back.unwrap_or(0.0),
         }
     }
 
@@ -256,14 +284,26 @@ mod tests {
             (from_ms..to_ms).step_by(step_ms as usize).for_each(|t| self.read(p, t));
         }
         fn decide(&self, p: &Policy, now_ms: u64) -> Decision {
-            let view =
-                ObjectView { stats: &self.stats, size_bytes: self.size_bytes, hint: self.hint, tier: Some(self.tier) };
+            let view = ObjectView {
+                stats: &self.stats,
+                size_bytes: self.size_bytes,
+                hint: self.hint,
+                tier: Some(self.tier),
+                read_back: None,
+            };
             p.decide(&view, now_ms)
         }
     }
 
     fn policy() -> Policy {
         Policy::new(PolicyConfig::default(), 0).unwrap()
+    }
+
+    /// An object in `tier` read once, two weeks in, and when.
+    fn read_once(tier: Tier) -> (Policy, Obj, u64) {
+        let (p, mut o, t) = (policy(), Obj::new(tier), 2 * WEEK_MS);
+        o.read(&p, t);
+        (p, o, t)
     }
 
     #[test]
@@ -315,15 +355,54 @@ mod tests {
         let p = policy();
         let mut o = Obj::new(Tier::Hot);
         let t = 2 * WEEK_MS;
-        o.read(&p, t);
+        // Ten reads in ten minutes: two days on, its rate still earns warm.
+        o.read_every(&p, t - 10 * 60_000, t + 1, 60_000);
         let rule_at = |o: &Obj, h: u64| o.decide(&p, t + h * MS_PER_HOUR);
         assert_eq!(rule_at(&o, 47).reason.rule, Rule::Steady);
         let d = rule_at(&o, 48);
         assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::Decay), "{d}");
+        assert!(d.reason.scores.slow_rate_per_hour >= p.config().warm_min_rate_per_hour);
         assert_eq!(rule_at(&o, 96).tier, Tier::Cold);
         o.tier = Tier::Warm;
         assert_eq!(rule_at(&o, 60).reason.rule, Rule::Steady);
         assert_eq!(rule_at(&o, 96).tier, Tier::Cold);
+    }
+
+    #[test]
+    fn decay_skips_warm_for_an_object_whose_rate_does_not_earn_it() {
+        // A backup read once by its verify pass: two days on, one move to
+        // cold, not one to warm now and one to cold in two more days.
+        let (p, mut o, t) = read_once(Tier::Hot);
+        assert_eq!(o.decide(&p, t + 47 * MS_PER_HOUR).reason.rule, Rule::Steady);
+        let d = o.decide(&p, t + 48 * MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::Decay), "{d}");
+        assert!(d.reason.scores.slow_rate_per_hour < p.config().warm_min_rate_per_hour);
+        // A warm preference still holds it at warm.
+        o.hint = Hint::Prefer(Tier::Warm);
+        let d = o.decide(&p, t + 48 * MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::Hint), "{d}");
+    }
+
+    #[test]
+    fn floor_rank_is_the_rank_of_an_object_at_the_tier_minimum_rate() {
+        let p = policy();
+        let now = 3 * WEEK_MS;
+        // Read once an hour for two days: its rate is about 1/h, far above
+        // warm's minimum; a day later it has halved, still above.
+        let mut o = Obj::new(Tier::Hot);
+        o.read_every(&p, now - 2 * MS_PER_DAY, now, MS_PER_HOUR);
+        let warm = p.floor_rank(Tier::Warm, now).unwrap();
+        assert!(p.rank(&o.stats, MIB) > warm);
+        // Where the slow rate crosses warm's minimum, the rank crosses the floor.
+        let rate = |at: u64| o.decide(&p, at).reason.scores.slow_rate_per_hour;
+        let crossing = (now..now + 30 * MS_PER_DAY)
+            .step_by(MS_PER_HOUR as usize)
+            .find(|at| rate(*at) < p.config().warm_min_rate_per_hour)
+            .unwrap();
+        assert!(p.rank(&o.stats, MIB) < p.floor_rank(Tier::Warm, crossing).unwrap());
+        assert!(p.rank(&o.stats, MIB) >= p.floor_rank(Tier::Warm, crossing - MS_PER_HOUR).unwrap());
+        assert!(p.floor_rank(Tier::Hot, now).unwrap() > warm);
+        assert_eq!(p.floor_rank(Tier::Cold, now), None);
     }
 
     #[test]
@@ -387,10 +466,7 @@ mod tests {
 
     #[test]
     fn a_second_read_may_take_spare_room_only() {
-        let p = policy();
-        let mut o = Obj::new(Tier::Cold);
-        let t = 2 * WEEK_MS;
-        o.read(&p, t);
+        let (p, mut o, t) = read_once(Tier::Cold);
         assert_eq!(o.decide(&p, t).reason.rule, Rule::Steady);
         // Read again five days later: too rare for frequency, but if the
         // hot tier has room to spare, why not.
@@ -439,7 +515,7 @@ mod tests {
         let p = policy();
         let place = |content, hint| {
             let stats = AccessStats::new(content, 0);
-            let view = ObjectView { stats: &stats, size_bytes: MIB, hint, tier: None };
+            let view = ObjectView { stats: &stats, size_bytes: MIB, hint, tier: None, read_back: None };
             let d = p.decide(&view, 0);
             (d.tier, d.reason.rule)
         };
@@ -447,6 +523,42 @@ mod tests {
         assert_eq!(place(ContentClass::Backup, Hint::Auto), (Tier::Cold, Rule::ContentDefault));
         assert_eq!(place(ContentClass::Backup, Hint::Prefer(Tier::Hot)), (Tier::Hot, Rule::Hint));
         assert_eq!(place(ContentClass::Video, Hint::Pin(Tier::Cold)), (Tier::Cold, Rule::Pinned));
+    }
+
+    #[test]
+    fn a_class_whose_writes_are_read_back_starts_hot() {
+        use crate::ReadBack;
+        let p = policy();
+        let cfg = p.config();
+        let mut rb = ReadBack::default();
+        let place = |rb: &ReadBack, now_ms| {
+            let stats = AccessStats::new(ContentClass::Backup, now_ms);
+            let read_back = rb.share(ContentClass::Backup, now_ms, cfg);
+            let view = ObjectView { stats: &stats, size_bytes: MIB, hint: Hint::Auto, tier: None, read_back };
+            p.decide(&view, now_ms)
+        };
+        // Two backups a night, each verified 40 minutes after its write:
+        // content default until enough were written to trust the share.
+        let mut rules = Vec::new();
+        for i in 0..14 {
+            let t = i / 2 * MS_PER_DAY + 2 * MS_PER_HOUR + i % 2;
+            rules.push(place(&rb, t).reason.rule);
+            rb.written(ContentClass::Backup, MIB, t, cfg);
+            let stats = AccessStats::new(ContentClass::Backup, t);
+            rb.read(&stats, MIB, t + 40 * 60_000, cfg);
+        }
+        let trusted = rules.iter().position(|r| *r == Rule::ReadBack).unwrap();
+        assert!(trusted >= usize::from(cfg.read_back_min_objects), "{rules:?}");
+        assert!(rules[..trusted].iter().all(|r| *r == Rule::ContentDefault), "{rules:?}");
+        assert!(rules[trusted..].iter().all(|r| *r == Rule::ReadBack), "{rules:?}");
+        let d = place(&rb, WEEK_MS + 2 * MS_PER_HOUR);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::ReadBack), "{d}");
+        assert!(d.reason.scores.read_back_share > 0.99);
+        // A hint still wins over the evidence.
+        let stats = AccessStats::new(ContentClass::Backup, WEEK_MS);
+        let read_back = rb.share(ContentClass::Backup, WEEK_MS, cfg);
+        let view = ObjectView { stats: &stats, size_bytes: MIB, hint: Hint::Prefer(Tier::Cold), tier: None, read_back };
+        assert_eq!(p.decide(&view, WEEK_MS).reason.rule, Rule::Hint);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! driven by the simulator as the engine will drive them (a decision on
 //! every read, a sweep every hour).
 
-use stratum_tiering::{Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, Rule, Tier};
+use stratum_tiering::{
+    Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, ReadBack, Rule, Tier,
+};
 
 use crate::tiering::ledger::Ledger;
 use crate::tiering::sim::{place_existing, Arrival, Model};
@@ -14,6 +16,10 @@ pub struct Stratum {
     stats: Vec<AccessStats>,
     /// Objects known so far, for the sweep.
     known: Vec<ObjectId>,
+    /// Per class, how many new objects were read soon after their write.
+    read_back: ReadBack,
+    /// Objects written during the trace (counted by `read_back`).
+    written: Vec<bool>,
 }
 
 impl Stratum {
@@ -23,13 +29,16 @@ impl Stratum {
             budget: Budget::new(capacity, margin),
             stats: vec![AccessStats::default(); trace.objects.len()],
             known: Vec::new(),
+            read_back: ReadBack::default(),
+            written: vec![false; trace.objects.len()],
             policy,
         }
     }
 
     fn decide(&self, obj: ObjectId, info: &ObjectInfo, tier: Option<Tier>, now_ms: u64) -> Option<Decision> {
         let stats = self.stats.get(obj as usize)?;
-        let view = ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier };
+        let read_back = self.read_back.share(info.content, now_ms, self.policy.config());
+        let view = ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier, read_back };
         Some(self.policy.decide(&view, now_ms))
     }
 
@@ -52,6 +61,8 @@ impl Stratum {
             Rule::Spare => Mode::Spare,
             _ => Mode::Ranked,
         };
+        let now_ms = d.reason.inputs.now_ms;
+        self.budget.set_floor(Tier::Warm, self.policy.floor_rank(Tier::Warm, now_ms));
         let admission = self.budget.admit(obj, info.size_bytes, d.tier, rank, mode);
         for m in admission.moves {
             let rule = m.budget.as_ref().unwrap_or(&d.reason.rule);
@@ -76,6 +87,10 @@ impl Model for Stratum {
             self.budget.admit(ev.obj, info.size_bytes, Tier::Cold, rank, Mode::Ranked);
             return place_existing(ev.obj, ledger);
         }
+        self.read_back.written(info.content, info.size_bytes, ev.ts_ms, self.policy.config());
+        if let Some(w) = self.written.get_mut(ev.obj as usize) {
+            *w = true;
+        }
         let Some(d) = self.decide(ev.obj, info, None, ev.ts_ms) else {
             return;
         };
@@ -87,6 +102,9 @@ impl Model for Stratum {
         let Some(stats) = self.stats.get_mut(ev.obj as usize) else {
             return;
         };
+        if self.written.get(ev.obj as usize).copied().unwrap_or(false) {
+            self.read_back.read(stats, info.size_bytes, ev.ts_ms, self.policy.config());
+        }
         stats.record(access, self.policy.config());
         let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms);
         self.budget.set_rank(ev.obj, rank);
