@@ -10,7 +10,7 @@ use crate::aws_chunked::{AwsChunkedDecoder, ChecksumAlgo, ChecksumHasher, ChunkM
 use crate::conn::Conn;
 use crate::error::S3Error;
 use crate::limits::BODY_CHUNK_BYTES;
-use crate::request::Request;
+use crate::request::{parse_decimal, Request};
 use crate::sigv4::Payload;
 
 /// How the body is framed on the wire, decided before the handler runs.
@@ -40,7 +40,7 @@ pub fn wire_length(req: &Request) -> Result<u64, S3Error> {
     match lengths.as_slice() {
         [] => Ok(0),
         [first, rest @ ..] if rest.iter().all(|v| v == first) => {
-            first.trim().parse::<u64>().map_err(|_| S3Error::invalid_argument("invalid Content-Length"))
+            parse_decimal(first).ok_or_else(|| S3Error::invalid_argument("invalid Content-Length"))
         }
         _ => Err(S3Error::invalid_argument("conflicting Content-Length headers")),
     }

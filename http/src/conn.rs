@@ -60,23 +60,9 @@ impl Conn {
         let mut head_started = (self.end > self.start).then(Instant::now);
         loop {
             if self.end > self.start {
-                let mut headers = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
-                let mut req = httparse::Request::new(&mut headers);
-                match req.parse(&self.buf[self.start..self.end]) {
-                    Ok(httparse::Status::Complete(len)) if len > HEAD_SIZE_MAX_BYTES => {
-                        return Err(HeadError::TooLarge);
-                    }
-                    Ok(httparse::Status::Complete(len)) => {
-                        let head = to_head(&req)?;
-                        self.start += len;
-                        return Ok(head);
-                    }
-                    Ok(httparse::Status::Partial) => {}
-                    Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
-                    Err(e) => return Err(HeadError::Malformed(e.to_string())),
-                }
-                if self.end - self.start >= HEAD_SIZE_MAX_BYTES {
-                    return Err(HeadError::TooLarge);
+                if let Some((head, len)) = parse_head(&self.buf[self.start..self.end])? {
+                    self.start += len;
+                    return Ok(head);
                 }
             }
             self.compact();
@@ -128,6 +114,22 @@ impl Conn {
 
     pub async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes).await
+    }
+}
+
+/// The request head at the start of `buf` and its length in bytes, or
+/// `None` while it is incomplete (read more, then call again). Pure, so the
+/// framing rules are tested and fuzzed without a socket.
+pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
+    let mut headers = [httparse::EMPTY_HEADER; HEADER_COUNT_MAX];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) if len > HEAD_SIZE_MAX_BYTES => Err(HeadError::TooLarge),
+        Ok(httparse::Status::Complete(len)) => Ok(Some((to_head(&req)?, len))),
+        Ok(httparse::Status::Partial) if buf.len() >= HEAD_SIZE_MAX_BYTES => Err(HeadError::TooLarge),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLarge),
+        Err(e) => Err(HeadError::Malformed(e.to_string())),
     }
 }
 

@@ -26,7 +26,7 @@ mod error;
 mod handlers;
 pub mod limits;
 pub mod metrics;
-mod range;
+pub mod range;
 mod request;
 mod response;
 mod router;
@@ -34,6 +34,9 @@ mod server;
 pub mod sigv4;
 pub mod xml;
 
+pub use conn::{Head, HeadError};
 pub use ctx::{Ctx, HttpConfig};
 pub use error::S3Error;
+// The pure request parser, public for the fuzz targets (fuzz/).
+pub use request::{frame_request, FramedRequest, FramingError, Request};
 pub use server::serve_connection;

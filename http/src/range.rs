@@ -33,7 +33,8 @@ pub fn parse(header: &str) -> Option<RangeSpec> {
 pub fn resolve(spec: RangeSpec, size: u64) -> Option<(u64, u64)> {
     match spec {
         RangeSpec::From { first, .. } if first >= size => None,
-        RangeSpec::From { first, last } => Some((first, last.map_or(size, |l| (l + 1).min(size)))),
+        // `last` may be u64::MAX (fuzzing found the overflow): saturate.
+        RangeSpec::From { first, last } => Some((first, last.map_or(size, |l| l.saturating_add(1).min(size)))),
         RangeSpec::Suffix(0) => None,
         RangeSpec::Suffix(n) if size == 0 => {
             let _ = n;
@@ -70,5 +71,13 @@ mod tests {
         assert_eq!(r("bytes=-0", 1000), None);
         assert_eq!(r("bytes=0-0", 1), Some((0, 1)));
         assert_eq!(r("bytes=-1", 0), None);
+    }
+
+    /// Found by fuzz/fuzz_targets/range_header.rs: `last + 1` overflowed.
+    #[test]
+    fn fuzz_last_byte_at_u64_max_is_clamped() {
+        let spec = parse("bytes=0-18446744073709551615").expect("valid");
+        assert_eq!(resolve(spec, 1000), Some((0, 1000)));
+        assert_eq!(resolve(spec, u64::MAX), Some((0, u64::MAX)));
     }
 }

@@ -3,7 +3,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::conn::Head;
+use crate::conn::{parse_head, Head, HeadError};
 use crate::error::S3Error;
 use crate::limits::KEY_SIZE_MAX_BYTES;
 
@@ -84,7 +84,7 @@ impl Request {
     /// A header parsed as a number; a malformed one is the client's error.
     pub fn header_u64(&self, name: &str) -> Result<Option<u64>, S3Error> {
         self.header(name)
-            .map(|v| v.trim().parse::<u64>().map_err(|_| S3Error::invalid_argument(format!("invalid {name}"))))
+            .map(|v| parse_decimal(v).ok_or_else(|| S3Error::invalid_argument(format!("invalid {name}"))))
             .transpose()
     }
 
@@ -96,6 +96,46 @@ impl Request {
             _ => "/".to_owned(),
         }
     }
+}
+
+/// A header's number as HTTP writes it, `1*DIGIT` (surrounding spaces
+/// allowed). `str::parse` also takes a leading `+`, which a proxy in front may
+/// read differently: a length two hops disagree on is how requests get
+/// smuggled (found by fuzz/fuzz_targets/http_request.rs).
+pub(crate) fn parse_decimal(value: &str) -> Option<u64> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A request head as the transport frames it: the parsed request, how many
+/// bytes its head took, and how many body bytes follow on the wire.
+#[derive(Debug)]
+pub struct FramedRequest {
+    pub request: Request,
+    pub head_len: usize,
+    pub body_wire_len: u64,
+}
+
+/// Why bytes are not a request the server can frame: a bad head (the
+/// connection closes), or a head that parsed but was refused.
+#[derive(Debug)]
+pub enum FramingError {
+    Head(HeadError),
+    Request(S3Error),
+}
+
+/// The pure front of the server, exposed for the fuzzers and for tests:
+/// the head at the start of `bytes` through the steps `serve_connection`
+/// takes before authentication (`parse_head`, [`Request::parse_for`],
+/// `wire_length`). `Ok(None)` while the head is incomplete.
+pub fn frame_request(bytes: &[u8], domains: &[String]) -> Result<Option<FramedRequest>, FramingError> {
+    let Some((head, head_len)) = parse_head(bytes).map_err(FramingError::Head)? else { return Ok(None) };
+    let request = Request::parse_for(head, domains).map_err(FramingError::Request)?;
+    let body_wire_len = crate::body::wire_length(&request).map_err(FramingError::Request)?;
+    Ok(Some(FramedRequest { request, head_len, body_wire_len }))
 }
 
 /// The bucket named by a `Host: <bucket>.<domain>[:port]` header.
@@ -187,5 +227,42 @@ mod tests {
         assert_eq!(Request::parse(head("/b/a%00")).map(|_| ()).unwrap_err().code, "InvalidArgument");
         let long = format!("/b/{}", "k".repeat(1025));
         assert_eq!(Request::parse(head(&long)).map(|_| ()).unwrap_err().code, "KeyTooLongError");
+    }
+
+    fn framed(bytes: &[u8]) -> Result<Option<FramedRequest>, FramingError> {
+        frame_request(bytes, &[])
+    }
+
+    /// Found by fuzz/fuzz_targets/http_request.rs: `+4` parsed as 4.
+    #[test]
+    fn fuzz_signed_content_length_is_refused() {
+        let refused = |bytes: &[u8]| match framed(bytes) {
+            Err(FramingError::Request(e)) => e.code,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(refused(b"PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: +4\r\n\r\n"), "InvalidArgument");
+        assert_eq!(refused(b"PUT /b/k HTTP/1.1\r\nContent-Length: -0\r\n\r\n"), "InvalidArgument");
+        let head = b"PUT /b/k HTTP/1.1\r\nx-amz-decoded-content-length: +5\r\n\r\n";
+        let req = framed(head).expect("frames").expect("complete").request;
+        assert_eq!(req.header_u64("x-amz-decoded-content-length").map_err(|e| e.code).unwrap_err(), "InvalidArgument");
+        let ok = framed(b"PUT /b/k HTTP/1.1\r\nContent-Length:  12 \r\n\r\nbody").expect("frames").expect("complete");
+        assert_eq!((ok.body_wire_len, ok.head_len), (12, 43));
+    }
+
+    #[test]
+    fn framing_refuses_what_could_be_smuggled() {
+        let head = |extra: &str| format!("POST /b/k HTTP/1.1\r\nHost: h\r\n{extra}\r\n");
+        for extra in
+            ["Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", "Content-Length: 4\r\nContent-Length: 5\r\n"]
+        {
+            assert!(matches!(framed(head(extra).as_bytes()), Err(FramingError::Request(_))), "{extra}");
+        }
+        let same = framed(head("Content-Length: 4\r\nContent-Length: 4\r\n").as_bytes()).expect("frames");
+        assert_eq!(same.map(|f| f.body_wire_len), Some(4));
+        // A head split across reads is incomplete, not refused.
+        let full = head("Content-Length: 4\r\n");
+        for cut in 0..full.len() {
+            assert!(matches!(framed(&full.as_bytes()[..cut]), Ok(None)), "cut at {cut}");
+        }
     }
 }

@@ -843,6 +843,11 @@ fn walk(body: &[u8], max_bytes: usize, mut on: impl FnMut(Step<'_>) -> Result<()
 }
 
 fn push_text(texts: &mut [String], s: &str) -> Result<(), XmlError> {
+    // NUL is not XML, raw or as `&#0;`: taken here, our writer's `&#x0;`
+    // would be refused on the way back (found by fuzz/fuzz_targets/xml_bodies.rs).
+    if s.contains('\0') {
+        return Err(malformed("NUL in text"));
+    }
     match texts.last_mut() {
         Some(t) => t.push_str(s),
         None if is_blank(s.as_bytes()) => {}
@@ -2074,5 +2079,20 @@ mod tests {
         for s in samples {
             assert!(matches!(parse_delete_objects(s), Err(XmlError::Malformed(_))), "{}", String::from_utf8_lossy(s));
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/xml_bodies.rs: a raw NUL was taken into a
+    /// tag, which `tagging` then wrote as `&#x0;`, which the parser refuses.
+    #[test]
+    fn fuzz_nul_in_text_is_malformed() {
+        let body = b"<Tagging><TagSet><Tag><Key> a&amp;b\x1a\0\0\0 </Key><Value>v</Value></Tag></TagSet></Tagging>";
+        assert!(matches!(parse_tagging(body), Err(XmlError::Malformed(_))));
+        let cdata = b"<Delete><Object><Key><![CDATA[a\0]]></Key></Object></Delete>";
+        assert!(matches!(parse_delete_objects(cdata), Err(XmlError::Malformed(_))));
+        // What is taken is written back to a body read as the same tags.
+        let tags =
+            parse_tagging(b"<Tagging><TagSet><Tag><Key>k\x01&#13;</Key><Value>\t</Value></Tag></TagSet></Tagging>")
+                .expect("parses");
+        assert_eq!(parse_tagging(&tagging(&tags)).expect("round trip"), tags);
     }
 }
