@@ -78,6 +78,48 @@ impl Counters {
     }
 }
 
+/// Cross-core traffic, per core: how often a core handed a request to the
+/// core owning its partition, and how many jobs wait on each core now.
+pub struct CoreCounters {
+    handoffs: Vec<AtomicU64>,
+    queued: Vec<AtomicU64>,
+}
+
+impl CoreCounters {
+    fn new(cores: usize) -> CoreCounters {
+        CoreCounters {
+            handoffs: (0..cores).map(|_| AtomicU64::new(0)).collect(),
+            queued: (0..cores).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// A job handed from core `from` to core `to`: queued until `done`.
+    pub fn handed(&self, from: usize, to: usize) {
+        if let Some(c) = self.handoffs.get(from) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(q) = self.queued.get(to) {
+            q.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn done(&self, to: usize) {
+        if let Some(q) = self.queued.get(to) {
+            q.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests core `core` handed to another core, in total.
+    pub fn handoffs(&self, core: usize) -> u64 {
+        self.handoffs.get(core).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Jobs handed to core `core` and not yet answered.
+    pub fn queued(&self, core: usize) -> u64 {
+        self.queued.get(core).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
 pub struct Node {
     primary: PathBuf,
     io: Arc<dyn DiskIo>,
@@ -90,6 +132,7 @@ pub struct Node {
     scrub: ScrubSchedule,
     multipart_expiry: std::time::Duration,
     pub counters: Counters,
+    pub core_counters: CoreCounters,
     pub scrub_totals: crate::scrub::ScrubTotals,
     /// Readers of each volume id: its files are not removed while held.
     in_use: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
@@ -171,6 +214,7 @@ impl Node {
             scrub: ScrubSchedule { bytes_per_sec: config.scrub_bytes_per_sec, interval: config.scrub_interval },
             multipart_expiry: config.multipart_expiry,
             counters: Counters::default(),
+            core_counters: CoreCounters::new(config.cores),
             scrub_totals: Default::default(),
             repairs: Default::default(),
             repairing: Default::default(),

@@ -40,8 +40,14 @@ impl ObjectReader {
         Self { node, segments, inline, pos: start, end, open: None }
     }
 
-    /// The next verified pieces, in order; `None` at the end.
+    /// The next verified pieces, in order, about one MiB; `None` at the end.
     pub async fn next(&mut self) -> Result<Option<Vec<Verified>>> {
+        self.next_up_to(READ_CHUNK_BYTES).await
+    }
+
+    /// Like [`ObjectReader::next`], holding at most `max` bytes (at least one
+    /// sector is read): a server short of memory asks for less.
+    pub async fn next_up_to(&mut self, max: u64) -> Result<Option<Vec<Verified>>> {
         if self.pos >= self.end {
             self.close();
             return Ok(None);
@@ -51,7 +57,7 @@ impl ObjectReader {
         };
         let in_seg = self.pos - seg_start;
         let seg_size = self.segments[index].size;
-        let want_end = (in_seg + READ_CHUNK_BYTES).min(seg_size).min(self.end - seg_start);
+        let want_end = (in_seg + max.max(1)).min(seg_size).min(self.end - seg_start);
         let pieces = match self.inline.get(index).cloned().flatten() {
             Some(Ok(bytes)) => vec![Verified::inline(bytes, in_seg as usize, want_end as usize)],
             Some(Err(())) => {

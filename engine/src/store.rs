@@ -257,7 +257,10 @@ impl Store {
             return work(self.clone(), p).await;
         }
         let mesh = self.mesh.get().ok_or(EngineError::CoreUnavailable(owner))?;
-        mesh.call(owner, move |store| work(store, p)).await?
+        self.node.core_counters.handed(self.core, owner);
+        let answer = mesh.call(owner, move |store| work(store, p)).await;
+        self.node.core_counters.done(owner);
+        answer?
     }
 
     async fn commit(self: &Rc<Self>, p: usize, op: Op) -> Result<Applied> {

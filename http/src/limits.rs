@@ -10,6 +10,12 @@ pub const BODY_CHUNK_BYTES: usize = 256 * 1024;
 pub const IDLE_TIMEOUT_SECS: u64 = 60;
 /// A request head that has begun must be complete within this (slowloris).
 pub const HEAD_TIMEOUT_SECS: u64 = 10;
+/// Object body bytes a core may hold in read buffers for responses before
+/// it reads in small chunks: slow readers then hold little each, so memory
+/// stays bounded by about this plus connections × the small chunk.
+pub const RESPONSE_BUFFER_SOFT_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+/// Body chunk read for a response under that pressure (1 MiB otherwise).
+pub const RESPONSE_CHUNK_UNDER_PRESSURE_BYTES: u64 = 32 * 1024;
 /// Largest single PUT (S3's limit).
 pub const PUT_SIZE_MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's limits on keys and user metadata.

@@ -89,6 +89,17 @@ impl Metrics {
             let n = self.in_flight[core].load(Ordering::Relaxed);
             let _ = writeln!(out, "stratum_in_flight_requests{{core=\"{core}\"}} {n}");
         }
+        let cores = node.cores().min(MAX_CORES);
+        out.push_str("# TYPE stratum_core_handoffs_total counter\n");
+        for core in 0..cores {
+            let n = node.core_counters.handoffs(core);
+            let _ = writeln!(out, "stratum_core_handoffs_total{{core=\"{core}\"}} {n}");
+        }
+        out.push_str("# TYPE stratum_core_queued_jobs gauge\n");
+        for core in 0..cores {
+            let n = node.core_counters.queued(core);
+            let _ = writeln!(out, "stratum_core_queued_jobs{{core=\"{core}\"}} {n}");
+        }
         engine_metrics(&mut out, node);
         out
     }

@@ -337,7 +337,10 @@ async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_
             // Small bodies go out with the head in one write.
             let mut pending_head = Some(out);
             loop {
-                match reader.next().await {
+                // Counted before the read: many responses start at once.
+                let chunk = held::chunk_size();
+                let _held = held::Held::new(chunk);
+                match reader.next_up_to(chunk).await {
                     Ok(Some(pieces)) => {
                         for piece in &pieces {
                             let bytes = piece.as_slice();
@@ -381,6 +384,43 @@ async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_
                 return Err(std::io::Error::other("object shorter than its record"));
             }
             Ok(sent)
+        }
+    }
+}
+
+/// Object body bytes this core holds in read buffers while their writes
+/// wait on the client. Past a soft limit every response reads small chunks,
+/// so thousands of slow readers cannot pin a MiB each.
+mod held {
+    use std::cell::Cell;
+
+    use crate::limits::{RESPONSE_BUFFER_SOFT_LIMIT_BYTES, RESPONSE_CHUNK_UNDER_PRESSURE_BYTES};
+
+    thread_local! {
+        static HELD: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub fn chunk_size() -> u64 {
+        if HELD.get() >= RESPONSE_BUFFER_SOFT_LIMIT_BYTES {
+            RESPONSE_CHUNK_UNDER_PRESSURE_BYTES
+        } else {
+            stratum_engine::limits::READ_CHUNK_BYTES
+        }
+    }
+
+    /// Bytes counted as held until dropped (the write finished or failed).
+    pub struct Held(u64);
+
+    impl Held {
+        pub fn new(bytes: u64) -> Held {
+            HELD.set(HELD.get() + bytes);
+            Held(bytes)
+        }
+    }
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            HELD.set(HELD.get().saturating_sub(self.0));
         }
     }
 }

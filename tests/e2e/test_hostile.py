@@ -136,3 +136,53 @@ def test_connections_over_the_per_core_cap_are_closed_and_service_goes_on(server
         s.close()
     time.sleep(0.3)
     srv.client().list_buckets()  # the held connections are gone: a new client is served
+
+
+def rss_mib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+@pytest.mark.timeout(180)
+def test_two_thousand_stalled_range_reads_keep_memory_bounded(server_factory):
+    """2,000 clients each ask for 8 MiB of one object and never read: the
+    server must not pin a MiB buffer for each (it held 2 GiB before reads
+    under pressure went to small chunks), and a new client is still served."""
+    import os
+    import random
+    import urllib.parse
+
+    srv = server_factory.start(cores=2)
+    c = srv.client()
+    c.create_bucket(Bucket="stall")
+    size = 64 << 20
+    c.put_object(Bucket="stall", Key="movie", Body=os.urandom(size))
+    url = urllib.parse.urlsplit(c.generate_presigned_url(
+        "get_object", Params={"Bucket": "stall", "Key": "movie"}, ExpiresIn=600))
+    target = f"{url.path}?{url.query}"
+    rnd = random.Random(3)
+    stalled = []
+    try:
+        for _ in range(2000):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            off = rnd.randrange(0, size - (8 << 20))
+            s.sendall(f"GET {target} HTTP/1.1\r\nhost: 127.0.0.1:{srv.port}\r\n"
+                      f"range: bytes={off}-{off + (8 << 20) - 1}\r\n\r\n".encode())
+            stalled.append(s)
+        time.sleep(3)
+        assert stalled[0].recv(16).startswith(b"HTTP/1.1 206"), "the stalled requests were not served"
+        held = rss_mib(srv.proc.pid)
+        assert held < 512, f"server holds {held} MiB for 2,000 stalled range reads"
+        t = time.monotonic()
+        body = c.get_object(Bucket="stall", Key="movie", Range="bytes=1000-66535")["Body"].read()
+        assert len(body) == 65536
+        assert time.monotonic() - t < 3.0, "a new client waited behind stalled readers"
+    finally:
+        for s in stalled:
+            s.close()
+    time.sleep(0.5)
+    still_serving(srv)
