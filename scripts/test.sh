@@ -43,3 +43,6 @@ cargo build --release --bin stratum
 
 step "end-to-end tests"
 python3 -m pytest tests/e2e -q -ra "$@"
+
+step "fuzzing (${FUZZ_SECONDS:-60} s per target)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
