@@ -22,6 +22,7 @@
 mod commit;
 pub mod disk;
 pub mod error;
+pub mod hashing;
 pub mod io;
 pub mod layout;
 pub mod limits;

@@ -42,7 +42,7 @@ pub async fn copy_segment(node: &Arc<Node>, core: u16, segment: &Segment, tier: 
         }
         pos = end;
     }
-    let written_md5 = writer.md5();
+    let written_md5 = writer.md5().await;
     let sealed = writer.seal().await?;
     let copy = Segment { size: sealed.size, body: sealed.body };
     if let Err(e) = verify_copy(node, &copy, written_md5).await {

@@ -7,10 +7,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use md5::{Digest, Md5};
 use stratum_meta::{SegmentBody, VolumeRef};
 
 use crate::error::{EngineError, Result};
+use crate::hashing::Md5Stream;
 use crate::io::{ReadBytes, ReadFile};
 use crate::layout::{self, Piece};
 use crate::limits::{BLOCK_SIZE_BYTES, SECTOR_BYTES};
@@ -32,7 +32,7 @@ pub struct VolumeWriter {
     sinks: Vec<ShardSink>,
     stripe: Vec<u8>,
     len: u64,
-    md5: Md5,
+    md5: Md5Stream,
 }
 
 impl VolumeWriter {
@@ -57,7 +57,7 @@ impl VolumeWriter {
             tier: tier.code(),
         };
         let stripe = Vec::with_capacity(usize::from(scheme.data) * BLOCK_SIZE_BYTES as usize);
-        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, len: 0, md5: Md5::new() })
+        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, len: 0, md5: Md5Stream::new() })
     }
 
     pub fn len(&self) -> u64 {
@@ -69,8 +69,8 @@ impl VolumeWriter {
     }
 
     /// MD5 of the bytes written so far (checked against Content-MD5 before sealing).
-    pub fn md5(&self) -> [u8; 16] {
-        self.md5.clone().finalize().into()
+    pub async fn md5(&self) -> [u8; 16] {
+        self.md5.finish().await
     }
 
     fn stripe_capacity(&self) -> usize {
@@ -80,7 +80,7 @@ impl VolumeWriter {
     /// Appends body bytes. A full stripe is written out only when more
     /// bytes follow, so a body of at most one stripe can still go inline.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<()> {
-        self.md5.update(data);
+        self.md5.update(data).await;
         self.len += data.len() as u64;
         while !data.is_empty() {
             if self.stripe.len() == self.stripe_capacity() {
@@ -145,7 +145,7 @@ impl VolumeWriter {
     /// tables and the fsyncs of every shard. After this the volume survives
     /// power loss; it becomes visible only when its metadata is committed.
     pub async fn seal(mut self) -> Result<SealedVolume> {
-        let md5 = self.md5();
+        let md5 = self.md5().await;
         if self.sinks.is_empty() && self.len <= self.node.inline_max_bytes() as u64 {
             let bytes = std::mem::take(&mut self.stripe);
             let crc32c = crc32c::crc32c(&bytes);

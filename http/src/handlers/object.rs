@@ -137,9 +137,15 @@ pub async fn receive_volume(
             return Err(e);
         }
     }
-    if expected_md5.is_some_and(|md5| md5 != writer.md5()) {
-        writer.discard().await;
-        return Err(S3Error::new("BadDigest", 400, "The Content-MD5 you specified did not match what we received."));
+    if let Some(md5) = expected_md5 {
+        if md5 != writer.md5().await {
+            writer.discard().await;
+            return Err(S3Error::new(
+                "BadDigest",
+                400,
+                "The Content-MD5 you specified did not match what we received.",
+            ));
+        }
     }
     Ok(writer.seal().await?)
 }
