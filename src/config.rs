@@ -83,6 +83,7 @@ struct FileConfig {
     scrub_interval_secs: Option<u64>,
     multipart_expiry_secs: Option<u64>,
     max_connections_per_core: Option<usize>,
+    idle_timeout_secs: Option<u64>,
     listen: Option<String>,
     cores: Option<usize>,
     access_key: Option<String>,
@@ -107,6 +108,9 @@ pub struct Config {
     pub multipart_expiry_secs: u64,
     /// Connections a core holds open at most; more are closed at accept.
     pub max_connections_per_core: usize,
+    /// An idle keep-alive connection, or a client whose body or reading
+    /// stalls this long, is closed.
+    pub idle_timeout_secs: u64,
     pub listen: SocketAddr,
     pub cores: usize,
     pub access_key: String,
@@ -180,6 +184,7 @@ impl Config {
             tiers,
             inline_max_bytes,
             max_connections_per_core: file.max_connections_per_core.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_CORE).max(1),
+            idle_timeout_secs: file.idle_timeout_secs.unwrap_or(stratum_http::limits::IDLE_TIMEOUT_SECS).max(1),
             multipart_expiry_secs: file
                 .multipart_expiry_secs
                 .unwrap_or(stratum_engine::limits::MULTIPART_EXPIRY.as_secs())

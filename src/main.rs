@@ -116,6 +116,7 @@ fn serve(config: Config) -> Result<(), String> {
         region: config.region.clone(),
         anonymous: config.anonymous,
         domains: config.domains.clone(),
+        idle_timeout: std::time::Duration::from_secs(config.idle_timeout_secs),
     });
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let drained = Arc::new(AtomicUsize::new(0));

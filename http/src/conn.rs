@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
-use crate::limits::{HEADER_COUNT_MAX, HEAD_SIZE_MAX_BYTES, HEAD_TIMEOUT_SECS, IDLE_TIMEOUT_SECS};
+use crate::limits::{HEADER_COUNT_MAX, HEAD_SIZE_MAX_BYTES, HEAD_TIMEOUT_SECS};
 
 #[derive(Debug)]
 pub struct Head {
@@ -44,15 +44,17 @@ pub struct Conn {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Between requests, and for each read or write within one.
+    idle: Duration,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream) -> Self {
+    pub fn new(stream: TcpStream, idle: Duration) -> Self {
         // Small responses must not wait for Nagle (a 40 ms stall per GET).
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(IDLE_TIMEOUT_SECS)));
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(IDLE_TIMEOUT_SECS)));
-        Self { stream, buf: vec![0; HEAD_SIZE_MAX_BYTES * 2], start: 0, end: 0 }
+        let _ = stream.set_read_timeout(Some(idle));
+        let _ = stream.set_write_timeout(Some(idle));
+        Self { stream, buf: vec![0; HEAD_SIZE_MAX_BYTES * 2], start: 0, end: 0, idle }
     }
 
     /// Reads the next request head; `Closed` when the client is done.
@@ -69,7 +71,7 @@ impl Conn {
             // Idle between requests: the idle timeout. Once a head has begun
             // it must complete within the head timeout (slowloris).
             let timeout = match head_started {
-                None => Duration::from_secs(IDLE_TIMEOUT_SECS),
+                None => self.idle,
                 Some(at) => match Duration::from_secs(HEAD_TIMEOUT_SECS).checked_sub(at.elapsed()) {
                     Some(left) if !left.is_zero() => left,
                     _ => return Err(HeadError::TimedOut),
@@ -77,7 +79,7 @@ impl Conn {
             };
             let _ = self.stream.set_read_timeout(Some(timeout));
             let read = self.stream.read(&mut self.buf[self.end..]).await;
-            let _ = self.stream.set_read_timeout(Some(Duration::from_secs(IDLE_TIMEOUT_SECS)));
+            let _ = self.stream.set_read_timeout(Some(self.idle));
             match read {
                 Ok(0) if self.end == self.start => return Err(HeadError::Closed),
                 Ok(0) => return Err(HeadError::Malformed("connection closed mid-head".into())),

@@ -14,6 +14,8 @@ pub struct HttpConfig {
     pub anonymous: bool,
     /// Domains for virtual-hosted-style addressing (`bucket.<domain>`).
     pub domains: Vec<String>,
+    /// Idle keep-alive connections, and stalled bodies or readers, are closed after this.
+    pub idle_timeout: std::time::Duration,
 }
 
 pub struct Ctx {

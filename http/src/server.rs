@@ -23,7 +23,7 @@ use crate::xml;
 const DRAIN_MAX_BYTES: u64 = 64 * 1024;
 
 pub async fn serve_connection(ctx: Rc<Ctx>, stream: TcpStream) {
-    let mut conn = Conn::new(stream);
+    let mut conn = Conn::new(stream, ctx.config.idle_timeout);
     loop {
         let head = match conn.read_head().await {
             Ok(head) => head,

@@ -186,3 +186,34 @@ def test_two_thousand_stalled_range_reads_keep_memory_bounded(server_factory):
             s.close()
     time.sleep(0.5)
     still_serving(srv)
+
+
+@pytest.mark.timeout(60)
+def test_a_body_that_stops_half_way_is_cut_off_and_leaves_nothing(server_factory):
+    data_dir = server_factory.new_dir()
+    config = data_dir.parent / "idle.toml"
+    config.write_text("idle_timeout_secs = 2\n")
+    srv = server_factory.start(cores=1, data_dir=data_dir, extra=["--config", str(config)])
+    c = srv.client()
+    c.create_bucket(Bucket="stalls")
+    url = c.generate_presigned_url("put_object", Params={"Bucket": "stalls", "Key": "half"}, ExpiresIn=600)
+    target = url.split(f"{srv.port}", 1)[1]
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
+    s.sendall(f"PUT {target} HTTP/1.1\r\nhost: 127.0.0.1:{srv.port}\r\ncontent-length: {1 << 20}\r\n\r\n".encode())
+    s.sendall(b"x" * 300_000)
+    started = time.monotonic()
+    answer = b""
+    try:
+        while chunk := s.recv(4096):
+            answer += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    waited = time.monotonic() - started
+    s.close()
+    assert 1.5 <= waited < 10, f"the stalled body was cut off after {waited:.1f} s (idle timeout 2 s)"
+    assert answer == b"" or status(answer) in (400, 408), answer[:200]
+    with pytest.raises(Exception):
+        c.head_object(Bucket="stalls", Key="half")
+    temps = [p for p in data_dir.glob("core-*/tmp/*")]
+    assert temps == [], f"the stalled upload left {temps}"
+    still_serving(srv)
