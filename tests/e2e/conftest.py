@@ -230,6 +230,14 @@ class ServerFactory:
     def start(self, **kw) -> StratumServer:
         return self.create(**kw).start()
 
+    def start_with_config(self, toml_text: str, cores: int = 2) -> tuple[StratumServer, Path]:
+        """Starts a server on a fresh data directory with a stratum.toml
+        holding ``toml_text``; returns it and its data directory."""
+        data_dir = self.new_dir()
+        config = data_dir.parent / f"{data_dir.name}.toml"
+        config.write_text(toml_text)
+        return self.start(cores=cores, data_dir=data_dir, extra=["--config", str(config)]), data_dir
+
     def cleanup(self):
         for s in self.servers:
             if s.alive():

@@ -115,10 +115,7 @@ def test_two_thousand_idle_connections_do_not_block_a_new_client(server):
 
 @pytest.mark.timeout(60)
 def test_connections_over_the_per_core_cap_are_closed_and_service_goes_on(server_factory):
-    data_dir = server_factory.new_dir()
-    config = data_dir.parent / "cap.toml"
-    config.write_text("max_connections_per_core = 20\n")
-    srv = server_factory.start(cores=1, data_dir=data_dir, extra=["--config", str(config)])
+    srv, _ = server_factory.start_with_config("max_connections_per_core = 20\n", cores=1)
     flood = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(40)]
     time.sleep(0.5)
     closed = 0
@@ -190,10 +187,7 @@ def test_two_thousand_stalled_range_reads_keep_memory_bounded(server_factory):
 
 @pytest.mark.timeout(60)
 def test_a_body_that_stops_half_way_is_cut_off_and_leaves_nothing(server_factory):
-    data_dir = server_factory.new_dir()
-    config = data_dir.parent / "idle.toml"
-    config.write_text("idle_timeout_secs = 2\n")
-    srv = server_factory.start(cores=1, data_dir=data_dir, extra=["--config", str(config)])
+    srv, data_dir = server_factory.start_with_config("idle_timeout_secs = 2\n", cores=1)
     c = srv.client()
     c.create_bucket(Bucket="stalls")
     url = c.generate_presigned_url("put_object", Params={"Bucket": "stalls", "Key": "half"}, ExpiresIn=600)

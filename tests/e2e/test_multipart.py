@@ -318,10 +318,7 @@ def test_abandoned_uploads_expire_and_free_their_parts(server_factory):
     their part files go (multipart_expiry_secs in stratum.toml)."""
     import time
     from s3util import dir_bytes
-    data_dir = server_factory.new_dir()
-    config = data_dir.parent / "expiry.toml"
-    config.write_text("multipart_expiry_secs = 2\n")
-    srv = server_factory.start(cores=2, data_dir=data_dir, extra=["--config", str(config)])
+    srv, data_dir = server_factory.start_with_config("multipart_expiry_secs = 2\n")
     c = srv.client()
     c.create_bucket(Bucket="abandon")
     for i in range(5):
