@@ -20,6 +20,8 @@ pub struct Disk {
     /// How its shard files are written and read.
     pub io: Arc<dyn DiskIo>,
     faulty: AtomicBool,
+    /// Out of space: takes no new shards until space is freed.
+    full: AtomicBool,
     /// Replaced and being refilled by the healer.
     refilling: AtomicBool,
     reason: Mutex<Option<String>>,
@@ -33,6 +35,7 @@ impl Disk {
             tier,
             io,
             faulty: AtomicBool::new(false),
+            full: AtomicBool::new(false),
             refilling: AtomicBool::new(false),
             reason: Mutex::new(None),
         }
@@ -76,9 +79,51 @@ impl Disk {
     pub fn state(&self) -> String {
         match self.reason.lock().ok().and_then(|r| r.clone()) {
             Some(reason) if self.is_faulty() => format!("faulty: {reason}"),
+            _ if self.is_full() => "full".to_owned(),
             _ if self.is_refilling() => "refilling".to_owned(),
             _ => "ok".to_owned(),
         }
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// A write met ENOSPC: the disk is not broken, but new shards go to the
+    /// tier's other disks (while they meet the scheme) until space is freed.
+    pub fn mark_full(&self) {
+        if !self.full.swap(true, Ordering::Relaxed) {
+            tracing::warn!(disk = self.id, path = %self.path.display(), "disk full: new shards go elsewhere");
+        }
+    }
+
+    /// Takes a full disk back once it has room again: 1 GiB free, or a
+    /// quarter of a smaller filesystem. Less would flap: the failed write's
+    /// temp files are gone, so a little space is always free right after.
+    pub fn check_space(&self) {
+        let Some((total, free)) = self.space() else { return };
+        if self.is_full() && free >= (1u64 << 30).min(total / 4) {
+            self.full.store(false, Ordering::Relaxed);
+            tracing::info!(disk = self.id, free, "disk has room again");
+        }
+    }
+
+    /// New shards may go here.
+    pub fn is_writable(&self) -> bool {
+        !self.is_faulty() && !self.is_full()
+    }
+
+    /// Total and available bytes of the filesystem holding the disk.
+    pub fn space(&self) -> Option<(u64, u64)> {
+        let c_path = std::ffi::CString::new(self.path.as_os_str().as_encoded_bytes()).ok()?;
+        // SAFETY: statvfs is plain old data; all-zero is a valid value to overwrite.
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: c_path is a valid NUL-terminated string and stat a valid out pointer.
+        let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+        (rc == 0).then(|| {
+            let unit = stat.f_frsize;
+            (stat.f_blocks * unit, stat.f_bavail * unit)
+        })
     }
 
     pub fn is_refilling(&self) -> bool {

@@ -118,6 +118,12 @@ impl Store {
             loop {
                 glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
                 tick += 1;
+                if node.disks().any(|d| d.is_full()) {
+                    let node = node.clone();
+                    glommio::executor()
+                        .spawn_blocking(move || node.disks().filter(|d| d.is_full()).for_each(|d| d.check_space()))
+                        .await;
+                }
                 if tick.is_multiple_of(5) && node.disks().any(|d| d.is_faulty()) {
                     let node = node.clone();
                     glommio::executor()

@@ -42,8 +42,12 @@ impl VolumeWriter {
         let state = node.tier(tier).ok_or(EngineError::InsufficientDisks)?;
         let scheme = state.scheme;
         let healthy: Vec<u32> =
-            state.disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| !d.is_faulty())).collect();
+            state.disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect();
         if healthy.len() < usize::from(scheme.data) || healthy.is_empty() {
+            // Short of disks because some are full: that is the client's 507.
+            if state.disks.iter().any(|d| node.disk(*d).is_some_and(|d| d.is_full() && !d.is_faulty())) {
+                return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
+            }
             return Err(EngineError::InsufficientDisks);
         }
         let id: u64 = rand::random();
@@ -180,14 +184,14 @@ impl VolumeWriter {
     }
 }
 
-/// An I/O error on a disk marks it faulty (a full disk is not broken: it
-/// only fails the write, and heals when space is freed).
+/// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
+/// broken: it takes shards again once space is freed).
 fn fail(node: &Node, disk: u32, e: EngineError) -> EngineError {
-    if let EngineError::Io(io) = &e {
-        if io.raw_os_error() != Some(libc::ENOSPC) {
-            if let Some(d) = node.disk(disk) {
-                d.mark_faulty(&io.to_string());
-            }
+    if let (EngineError::Io(io), Some(d)) = (&e, node.disk(disk)) {
+        if io.raw_os_error() == Some(libc::ENOSPC) {
+            d.mark_full();
+        } else {
+            d.mark_faulty(&io.to_string());
         }
     }
     e

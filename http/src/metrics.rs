@@ -121,25 +121,14 @@ fn engine_metrics(out: &mut String, node: &Node) {
     counter(out, "stratum_scrub_bytes_checked_total", read(&s.bytes_checked));
     counter(out, "stratum_scrub_bad_blocks_total", read(&s.bad_blocks));
     counter(out, "stratum_scrub_shards_repaired_total", read(&s.shards_repaired));
-    out.push_str("# TYPE stratum_disk_bytes gauge\n# TYPE stratum_disk_faulty gauge\n");
+    out.push_str("# TYPE stratum_disk_bytes gauge\n# TYPE stratum_disk_faulty gauge\n# TYPE stratum_disk_full gauge\n");
     for disk in node.disks() {
         let labels = format!("disk=\"{}\",tier=\"{}\"", disk.id, disk.tier.name());
-        if let Some((total, free)) = disk_space(&disk.path) {
+        if let Some((total, free)) = disk.space() {
             let _ = writeln!(out, "stratum_disk_bytes{{{labels},kind=\"total\"}} {total}");
             let _ = writeln!(out, "stratum_disk_bytes{{{labels},kind=\"free\"}} {free}");
         }
         let _ = writeln!(out, "stratum_disk_faulty{{{labels}}} {}", u8::from(disk.is_faulty()));
+        let _ = writeln!(out, "stratum_disk_full{{{labels}}} {}", u8::from(disk.is_full()));
     }
-}
-
-/// Total and available bytes of the filesystem holding `path`.
-fn disk_space(path: &std::path::Path) -> Option<(u64, u64)> {
-    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c_path is a valid NUL-terminated string and stat a valid out pointer.
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
-    (rc == 0).then(|| {
-        let unit = stat.f_frsize;
-        (stat.f_blocks * unit, stat.f_bavail * unit)
-    })
 }

@@ -91,7 +91,7 @@ fn operations_endpoint(ctx: &Ctx, req: &Request) -> Option<Response> {
         "/health" | "/_stratum/health" => {
             // Healthy while the hot tier can still take writes.
             let writable = node.tier(stratum_engine::Tier::Hot).is_some_and(|t| {
-                let healthy = t.disks.iter().filter(|d| node.disk(**d).is_some_and(|d| !d.is_faulty())).count();
+                let healthy = t.disks.iter().filter(|d| node.disk(**d).is_some_and(|d| d.is_writable())).count();
                 healthy >= usize::from(t.scheme.data) && healthy > 0
             });
             let (status, text) =

@@ -65,3 +65,51 @@ def test_full_disk_refuses_puts_keeps_gets_and_recovers(server_factory, small_fs
     srv.stop()
     srv.start()
     assert c.get_object(Bucket="full", Key="after")["Body"].read() == data
+
+
+def admin_json(srv, *command):
+    import json
+    from conftest import stratum_bin
+    out = subprocess.run([stratum_bin(), "admin", *command, "--endpoint", srv.endpoint,
+                          "--access-key", srv.access_key, "--secret-key", srv.secret_key],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.timeout(180)
+def test_a_full_disk_of_two_takes_no_shards_and_writes_go_on(server_factory, small_fs: Path):
+    """Two disks mirror (1+1); the small one fills. The write that meets the
+    full disk fails with 507, the disk shows `full`, and later writes go to
+    the other disk alone. Once space is freed the disk takes shards again."""
+    root = server_factory.new_dir("fullpair")
+    small = small_fs / "d1"
+    srv = server_factory.start(cores=1, data_dir=root / "d0", extra=["--data", str(small)])
+    c = srv.client()
+    c.create_bucket(Bucket="pair")
+    data = random.Random(8).randbytes(8 * 1024 * 1024)
+    stored, refused = [], 0
+    for i in range(12):
+        try:
+            c.put_object(Bucket="pair", Key=f"k{i}", Body=data)
+            stored.append(f"k{i}")
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
+            refused += 1
+    assert refused <= 2, f"{refused} of 12 PUTs refused: writes did not go on with the other disk"
+    states = {d["path"]: d["state"] for d in admin_json(srv, "disks")["disks"]}
+    assert states[str(small)] == "full", states
+    small_id = next(d["id"] for d in admin_json(srv, "disks")["disks"] if d["path"] == str(small))
+    for key in stored:
+        assert c.get_object(Bucket="pair", Key=key)["Body"].read() == data, key
+
+    for key in stored:
+        layout = admin_json(srv, "object", "pair", key)
+        if small_id in layout["segments"][0]["disks"]:
+            c.delete_object(Bucket="pair", Key=key)
+    deadline = time.monotonic() + 30  # freed volumes go after a 5 s grace
+    while {d["path"]: d["state"] for d in admin_json(srv, "disks")["disks"]}[str(small)] != "ok":
+        assert time.monotonic() < deadline, "the disk never took shards again after space was freed"
+        time.sleep(0.5)
+    c.put_object(Bucket="pair", Key="later", Body=data)
+    assert small_id in admin_json(srv, "object", "pair", "later")["segments"][0]["disks"]
+    assert c.get_object(Bucket="pair", Key="later")["Body"].read() == data
