@@ -193,7 +193,8 @@ def test_a_body_that_stops_half_way_is_cut_off_and_leaves_nothing(server_factory
     url = c.generate_presigned_url("put_object", Params={"Bucket": "stalls", "Key": "half"}, ExpiresIn=600)
     target = url.split(f"{srv.port}", 1)[1]
     s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
-    s.sendall(f"PUT {target} HTTP/1.1\r\nhost: 127.0.0.1:{srv.port}\r\ncontent-length: {1 << 20}\r\n\r\n".encode())
+    # It declares S3's largest body, 5 GiB, and sends 300 KB of it.
+    s.sendall(f"PUT {target} HTTP/1.1\r\nhost: 127.0.0.1:{srv.port}\r\ncontent-length: {5 << 30}\r\n\r\n".encode())
     s.sendall(b"x" * 300_000)
     started = time.monotonic()
     answer = b""
@@ -210,4 +211,13 @@ def test_a_body_that_stops_half_way_is_cut_off_and_leaves_nothing(server_factory
         c.head_object(Bucket="stalls", Key="half")
     temps = [p for p in data_dir.glob("core-*/tmp/*")]
     assert temps == [], f"the stalled upload left {temps}"
+    assert rss_mib(srv.proc.pid) < 256, "a declared 5 GiB body was buffered"
+
+    # An idle keep-alive connection is closed after the same timeout.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=15) as idle:
+        idle.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        assert idle.recv(4096) == b"", "the server sent more on an idle connection"
+        assert 1.5 <= time.monotonic() - started < 10
     still_serving(srv)
