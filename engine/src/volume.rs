@@ -149,8 +149,8 @@ impl VolumeWriter {
     /// tables and the fsyncs of every shard. After this the volume survives
     /// power loss; it becomes visible only when its metadata is committed.
     pub async fn seal(mut self) -> Result<SealedVolume> {
-        let md5 = self.md5().await;
         if self.sinks.is_empty() && self.len <= self.node.inline_max_bytes() as u64 {
+            let md5 = self.md5().await;
             let bytes = std::mem::take(&mut self.stripe);
             let crc32c = crc32c::crc32c(&bytes);
             return Ok(SealedVolume { body: SegmentBody::Inline { bytes, crc32c }, size: self.len, md5 });
@@ -173,6 +173,10 @@ impl VolumeWriter {
             crate::commit::remove_volumes(&node, std::slice::from_ref(&self.vref));
             return Err(e);
         }
+        // Asked for only now: while the shards were made durable, the other
+        // uploads of this core queued more bytes, so the hasher that this
+        // wakes fills more lanes.
+        let md5 = self.md5().await;
         Ok(SealedVolume { body: SegmentBody::Volume(self.vref.clone()), size: self.len, md5 })
     }
 
