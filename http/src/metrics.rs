@@ -17,6 +17,8 @@ const MAX_CORES: usize = 256;
 
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// S3 error documents sent, by code.
+    errors: Mutex<BTreeMap<&'static str, u64>>,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
     latency: [AtomicU64; LATENCY_BOUNDS_US.len() + 1],
@@ -29,6 +31,7 @@ const ZERO: AtomicU64 = AtomicU64::new(0);
 
 pub static METRICS: Metrics = Metrics {
     requests: Mutex::new(BTreeMap::new()),
+    errors: Mutex::new(BTreeMap::new()),
     bytes_in: AtomicU64::new(0),
     bytes_out: AtomicU64::new(0),
     latency: [ZERO; LATENCY_BOUNDS_US.len() + 1],
@@ -53,6 +56,13 @@ impl Metrics {
         self.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
     }
 
+    /// Counts an S3 error document by its code (NoSuchKey, SlowDown, ...).
+    pub fn error(&self, code: &'static str) {
+        if let Ok(mut e) = self.errors.lock() {
+            *e.entry(code).or_default() += 1;
+        }
+    }
+
     pub fn set_in_flight(&self, core: usize, n: usize) {
         if let Some(g) = self.in_flight.get(core) {
             g.store(n as u64, Ordering::Relaxed);
@@ -66,6 +76,12 @@ impl Metrics {
         if let Ok(r) = self.requests.lock() {
             for ((op, status), n) in r.iter() {
                 let _ = writeln!(out, "stratum_requests_total{{op=\"{op}\",status=\"{status}\"}} {n}");
+            }
+        }
+        out.push_str("# TYPE stratum_errors_total counter\n");
+        if let Ok(e) = self.errors.lock() {
+            for (code, n) in e.iter() {
+                let _ = writeln!(out, "stratum_errors_total{{code=\"{code}\"}} {n}");
             }
         }
         counter(&mut out, "stratum_received_bytes_total", self.bytes_in.load(Ordering::Relaxed));

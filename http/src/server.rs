@@ -362,6 +362,7 @@ async fn send(conn: &mut Conn, resp: Response, request_id: &str, core: &str, is_
                     Err(e) if pending_head.is_some() => {
                         // Nothing is sent yet: answer with S3's error instead of the body.
                         let e = S3Error::from(e);
+                        METRICS.error(e.code);
                         let extra: Vec<(&str, &str)> = e.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
                         let body = xml::error(e.code, &e.message, "", request_id, &extra);
                         let mut out = Vec::with_capacity(512 + body.len());
@@ -446,6 +447,7 @@ async fn send_error_from(
     request_id: &str,
     core: &str,
 ) -> std::io::Result<u64> {
+    METRICS.error(e.code);
     let extra: Vec<(&str, &str)> = e.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let body = xml::error(e.code, &e.message, resource, request_id, &extra);
     let resp = Response {

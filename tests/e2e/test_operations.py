@@ -27,6 +27,13 @@ def test_metrics_count_requests_bytes_and_disks(server):
     assert re.search(r'stratum_request_duration_seconds_bucket\{le="\+Inf"\} [1-9]', text)
     assert re.search(r'stratum_disk_bytes\{disk="\d+",tier="hot",kind="free"\} [1-9]', text)
     assert re.search(r'stratum_in_flight_requests\{core="1"\}', text)
+    c.head_bucket(Bucket="metrics")
+    try:
+        c.get_object(Bucket="metrics", Key="missing")
+    except Exception:
+        pass
+    text = requests.get(f"{server.endpoint}/metrics", timeout=10).text
+    assert int(re.search(r'stratum_errors_total\{code="NoSuchKey"\} (\d+)', text).group(1)) >= 1, text
     handoffs = [int(n) for n in re.findall(r'stratum_core_handoffs_total\{core="\d+"\} (\d+)', text)]
     assert len(handoffs) == 2 and sum(handoffs) >= 1, handoffs
     assert re.findall(r'stratum_core_queued_jobs\{core="\d+"\} (\d+)', text) == ["0", "0"]
