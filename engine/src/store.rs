@@ -277,6 +277,18 @@ impl Store {
         .await
     }
 
+    /// A point read of partition `p` on this core, whoever owns it: only
+    /// writes need the owner (it orders and commits them), and a committed
+    /// record is visible to every thread of the shared fjall keyspace before
+    /// its write is answered. Saves the cross-core hop of every GET and HEAD.
+    async fn read_here<T, F>(self: &Rc<Self>, p: usize, read: F) -> Result<T>
+    where
+        F: FnOnce(&stratum_meta::Partition) -> std::result::Result<T, stratum_meta::MetaError>,
+    {
+        let partition = self.node.partition(p).ok_or(EngineError::CoreUnavailable(p))?;
+        read(partition).map_err(EngineError::from)
+    }
+
     async fn read_partition<T, F>(self: &Rc<Self>, p: usize, read: F) -> Result<T>
     where
         T: Send + 'static,
@@ -424,7 +436,7 @@ impl Store {
     pub async fn head_object(self: &Rc<Self>, bucket: &str, key: &str) -> Result<ObjectRecord> {
         self.require_bucket(bucket)?;
         let (b, k) = (bucket.to_owned(), key.to_owned());
-        self.read_partition(self.node.object_partition(bucket, key), move |part| part.get_object(&b, &k))
+        self.read_here(self.node.object_partition(bucket, key), move |part| part.get_object(&b, &k))
             .await?
             .ok_or(EngineError::NoSuchKey)
     }
@@ -537,7 +549,7 @@ impl Store {
         self.require_bucket(bucket)?;
         let (b, k, u) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         let (upload, parts) = self
-            .read_partition(self.node.object_partition(bucket, key), move |part| {
+            .read_here(self.node.object_partition(bucket, key), move |part| {
                 let upload = part.get_upload(&b, &k, &u)?;
                 let parts = match upload {
                     Some(_) => part.list_parts(&u, after, limit.saturating_add(1))?,
@@ -553,7 +565,7 @@ impl Store {
     pub async fn upload_exists(self: &Rc<Self>, bucket: &str, key: &str, upload_id: &str) -> Result<bool> {
         self.require_bucket(bucket)?;
         let (b, k, u) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
-        self.read_partition(self.node.object_partition(bucket, key), move |part| {
+        self.read_here(self.node.object_partition(bucket, key), move |part| {
             part.get_upload(&b, &k, &u).map(|u| u.is_some())
         })
         .await
