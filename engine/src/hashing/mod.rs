@@ -27,6 +27,8 @@ const QUEUED_MAX_BYTES: usize = 4 * 1024 * 1024;
 const CORE_QUEUED_MAX_BYTES: usize = 32 * 1024 * 1024;
 /// Streams ready to fill every lane.
 const LANES: usize = 8;
+/// What idle lanes hash (the result is dropped).
+static IDLE_LANE: [u8; LANE_SLICE_BYTES] = [0; LANE_SLICE_BYTES];
 /// Bytes hashed per lane before the hasher lets other tasks run.
 const LANE_SLICE_BYTES: usize = 256 * 1024;
 
@@ -282,10 +284,8 @@ fn hash_slice(lanes: &mut [Lane]) {
     }
     let left = |l: &Lane| (l.chunk.len() - l.pos).min(LANE_SLICE_BYTES);
     let blocks = lanes.iter().map(left).min().unwrap_or(0) / 64;
-    // Idle lanes hash a zero block whose result is dropped.
-    let idle = vec![0u8; blocks * 64];
     let mut states = [INIT; 8];
-    let mut inputs: [&[u8]; 8] = [&idle; 8];
+    let mut inputs: [&[u8]; 8] = [&IDLE_LANE; 8];
     for (n, lane) in lanes.iter().enumerate() {
         states[n] = lane.state;
         inputs[n] = &lane.chunk[lane.pos..];
