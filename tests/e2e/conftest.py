@@ -7,6 +7,7 @@ The binary is never built here: the runner builds it first
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -174,6 +175,18 @@ class StratumServer:
 
     def client(self, **kw):
         return make_client(self.endpoint, self.access_key, self.secret_key, **kw)
+
+    def admin_run(self, *command) -> subprocess.CompletedProcess:
+        """Runs `stratum admin COMMAND...` against this server."""
+        return subprocess.run([stratum_bin(), "admin", *command, "--endpoint", self.endpoint,
+                               "--access-key", self.access_key, "--secret-key", self.secret_key],
+                              capture_output=True, text=True, timeout=300)
+
+    def admin(self, *command) -> dict:
+        """`stratum admin COMMAND...`, which must succeed; its JSON answer."""
+        r = self.admin_run(*command)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
 
     # -- logs
     def log_text(self) -> str:

@@ -4,7 +4,6 @@ back. Uses a tmpfs the test mounts and remounts (skipped without root)."""
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import subprocess
@@ -12,20 +11,6 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-
-from conftest import stratum_bin
-
-
-def admin_run(srv, *command):
-    return subprocess.run([stratum_bin(), "admin", *command, "--endpoint", srv.endpoint,
-                           "--access-key", srv.access_key, "--secret-key", srv.secret_key],
-                          capture_output=True, text=True, timeout=60)
-
-
-def admin(srv, *command):
-    out = admin_run(srv, *command)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 @pytest.fixture
@@ -64,14 +49,14 @@ def test_read_only_disk_is_faulty_then_healthy_again(server_factory, flaky_fs):
         except ClientError as e:
             assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (500, 503), e.response["Error"]
     assert stored, "writes did not go on with one healthy disk of two"
-    states = {d["path"]: d["state"] for d in admin(srv, "disks")["disks"]}
+    states = {d["path"]: d["state"] for d in srv.admin("disks")["disks"]}
     assert states[str(flaky_fs / "d1")].startswith("faulty"), states
     assert c.get_object(Bucket="faults", Key="before")["Body"].read() == before
     assert c.get_object(Bucket="faults", Key="after")["Body"].read() == after
 
     remount(flaky_fs, "rw")
     deadline = time.monotonic() + 30
-    while admin(srv, "disks")["disks"][1]["state"] != "ok":
+    while srv.admin("disks")["disks"][1]["state"] != "ok":
         assert time.monotonic() < deadline, "the disk never came back after it was writable again"
         time.sleep(1)
     c.put_object(Bucket="faults", Key="later", Body=before)
@@ -79,7 +64,7 @@ def test_read_only_disk_is_faulty_then_healthy_again(server_factory, flaky_fs):
 
 
 def disk_states(srv):
-    return {d["path"]: (d["id"], d["state"]) for d in admin(srv, "disks")["disks"]}
+    return {d["path"]: (d["id"], d["state"]) for d in srv.admin("disks")["disks"]}
 
 
 @pytest.mark.timeout(180)
@@ -94,7 +79,7 @@ def test_replaced_disk_is_refilled_by_the_healer(server_factory):
     for key, body in bodies.items():
         c.put_object(Bucket="rep", Key=key, Body=body)
 
-    ok = admin_run(srv, "replace-disk", str(disk_states(srv)[str(d2)][0]))
+    ok = srv.admin_run("replace-disk", str(disk_states(srv)[str(d2)][0]))
     assert ok.returncode != 0 and "still carries its id" in ok.stderr, ok.stderr
 
     # The disk is swapped for a blank one while the server is down.
@@ -108,19 +93,19 @@ def test_replaced_disk_is_refilled_by_the_healer(server_factory):
     for key, body in bodies.items():
         assert c.get_object(Bucket="rep", Key=key)["Body"].read() == body, key
 
-    refused = admin_run(srv, "replace-disk", str(disk_id))
+    refused = srv.admin_run("replace-disk", str(disk_id))
     assert refused.returncode != 0 and "not empty" in refused.stderr, refused.stderr
     assert (d2 / "notes.txt").read_text() == "someone else's data"
     (d2 / "notes.txt").unlink()
-    unknown = admin_run(srv, "replace-disk", "999")
+    unknown = srv.admin_run("replace-disk", "999")
     assert unknown.returncode != 0 and "no disk has id 999" in unknown.stderr, unknown.stderr
 
-    admin(srv, "replace-disk", str(disk_id))
+    srv.admin("replace-disk", str(disk_id))
     deadline = time.monotonic() + 60
     while disk_states(srv)[str(d2)][1] != "ok":
         assert time.monotonic() < deadline, f"disk never finished refilling: {disk_states(srv)}"
         time.sleep(0.5)
-    assert admin(srv, "stats")["scrub"]["shards_repaired"] > 0
+    assert srv.admin("stats")["scrub"]["shards_repaired"] > 0
 
     # Proof the refill is whole: lose another disk; every object must still
     # read from the refilled one and the third.

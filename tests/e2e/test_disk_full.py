@@ -4,7 +4,6 @@ the test mounts (skipped where the machine cannot mount one)."""
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time
@@ -67,15 +66,6 @@ def test_full_disk_refuses_puts_keeps_gets_and_recovers(server_factory, small_fs
     assert c.get_object(Bucket="full", Key="after")["Body"].read() == data
 
 
-def admin_json(srv, *command):
-    import json
-    from conftest import stratum_bin
-    out = subprocess.run([stratum_bin(), "admin", *command, "--endpoint", srv.endpoint,
-                          "--access-key", srv.access_key, "--secret-key", srv.secret_key],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(out.stdout)
-
-
 @pytest.mark.timeout(180)
 def test_a_full_disk_of_two_takes_no_shards_and_writes_go_on(server_factory, small_fs: Path):
     """Two disks mirror (1+1); the small one fills. The write that meets the
@@ -96,20 +86,20 @@ def test_a_full_disk_of_two_takes_no_shards_and_writes_go_on(server_factory, sma
             assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
             refused += 1
     assert refused <= 2, f"{refused} of 12 PUTs refused: writes did not go on with the other disk"
-    states = {d["path"]: d["state"] for d in admin_json(srv, "disks")["disks"]}
+    states = {d["path"]: d["state"] for d in srv.admin("disks")["disks"]}
     assert states[str(small)] == "full", states
-    small_id = next(d["id"] for d in admin_json(srv, "disks")["disks"] if d["path"] == str(small))
+    small_id = next(d["id"] for d in srv.admin("disks")["disks"] if d["path"] == str(small))
     for key in stored:
         assert c.get_object(Bucket="pair", Key=key)["Body"].read() == data, key
 
     for key in stored:
-        layout = admin_json(srv, "object", "pair", key)
+        layout = srv.admin("object", "pair", key)
         if small_id in layout["segments"][0]["disks"]:
             c.delete_object(Bucket="pair", Key=key)
     deadline = time.monotonic() + 30  # freed volumes go after a 5 s grace
-    while {d["path"]: d["state"] for d in admin_json(srv, "disks")["disks"]}[str(small)] != "ok":
+    while {d["path"]: d["state"] for d in srv.admin("disks")["disks"]}[str(small)] != "ok":
         assert time.monotonic() < deadline, "the disk never took shards again after space was freed"
         time.sleep(0.5)
     c.put_object(Bucket="pair", Key="later", Body=data)
-    assert small_id in admin_json(srv, "object", "pair", "later")["segments"][0]["disks"]
+    assert small_id in srv.admin("object", "pair", "later")["segments"][0]["disks"]
     assert c.get_object(Bucket="pair", Key="later")["Body"].read() == data

@@ -6,25 +6,14 @@ makes every damaged volume whole again."""
 from __future__ import annotations
 
 import hashlib
-import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import stratum_bin
 
 DISKS = 4  # default scheme 2+2
-
-
-def admin(srv, command: str) -> dict:
-    out = subprocess.run(
-        [stratum_bin(), "admin", command, "--endpoint", srv.endpoint,
-         "--access-key", srv.access_key, "--secret-key", srv.secret_key],
-        capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(out.stdout)
 
 
 def start_multi_disk(server_factory):
@@ -67,7 +56,7 @@ def get_bytes(client, bucket, key):
 @pytest.mark.timeout(600)
 def test_damage_within_parity_reads_exact_and_scrub_heals(server_factory):
     srv, disks = start_multi_disk(server_factory)
-    layout = admin(srv, "disks")
+    layout = srv.admin("disks")
     assert [t["scheme"] for t in layout["tiers"]] == ["2+2"]
     c = srv.client()
     c.create_bucket(Bucket="durable")
@@ -89,10 +78,10 @@ def test_damage_within_parity_reads_exact_and_scrub_heals(server_factory):
     for key, digest in objects.items():
         assert hashlib.sha256(get_bytes(c, "durable", key)).hexdigest() == digest, key
 
-    report = admin(srv, "scrub")
+    report = srv.admin("scrub")
     assert report["volumes_unrecoverable"] == 0, report
-    assert report["shards_repaired"] > 0 or admin(srv, "stats")["scrub"]["shards_repaired"] > 0
-    again = admin(srv, "scrub")
+    assert report["shards_repaired"] > 0 or srv.admin("stats")["scrub"]["shards_repaired"] > 0
+    again = srv.admin("scrub")
     assert again["bad_blocks"] == 0 and again["shards_repaired"] == 0, again
     assert all(len(files) == 4 for files in shards_of(disks).values())
 
@@ -128,7 +117,7 @@ def test_damage_beyond_parity_is_an_error_never_wrong_bytes(server_factory):
     else:
         assert got == data, "a body that arrives must be the right bytes"
         pytest.fail("three of four shards gone, yet the GET succeeded")
-    stats = admin(srv, "stats")
+    stats = srv.admin("stats")
     assert stats["unrecoverable_reads"] >= 1, stats
 
 

@@ -6,22 +6,9 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 import time
 
 import pytest
-
-from conftest import stratum_bin
-
-
-def admin(srv, *args, check=True):
-    r = subprocess.run([stratum_bin(), "admin", *args, "--endpoint", srv.endpoint,
-                        "--access-key", srv.access_key, "--secret-key", srv.secret_key],
-                       capture_output=True, text=True, timeout=120)
-    if check:
-        assert r.returncode == 0, r.stderr
-        return json.loads(r.stdout)
-    return r
 
 
 def shard_files(disk):
@@ -40,7 +27,7 @@ def test_move_tier_copies_verifies_switches_and_frees(server_factory):
         "[tiers.warm]\n"
         f"disks = [{', '.join(json.dumps(str(w)) for w in warm)}]\n")
     srv = server_factory.start(cores=2, data_dir=hot, extra=["--config", str(config)])
-    tiers = {t["tier"]: t["scheme"] for t in admin(srv, "disks")["tiers"]}
+    tiers = {t["tier"]: t["scheme"] for t in srv.admin("disks")["tiers"]}
     assert tiers == {"hot": "1+0", "warm": "2+1"}
 
     c = srv.client()
@@ -50,12 +37,12 @@ def test_move_tier_copies_verifies_switches_and_frees(server_factory):
     small = b"tiny"
     c.put_object(Bucket="tiered", Key="movie.mp4", Body=big)
     c.put_object(Bucket="tiered", Key="note.txt", Body=small)
-    before = admin(srv, "object", "tiered", "movie.mp4")
+    before = srv.admin("object", "tiered", "movie.mp4")
     assert [s["tier"] for s in before["segments"]] == ["hot"]
     hot_files = shard_files(hot)
     assert hot_files
 
-    moved = admin(srv, "move-tier", "tiered", "movie.mp4", "warm")
+    moved = srv.admin("move-tier", "tiered", "movie.mp4", "warm")
     (segment,) = moved["segments"]
     assert segment["tier"] == "warm" and segment["scheme"] == "2+1"
     assert moved["etag"] == before["etag"]
@@ -70,16 +57,16 @@ def test_move_tier_copies_verifies_switches_and_frees(server_factory):
         time.sleep(0.5)
 
     # Inline bodies live in metadata: they have no tier to leave.
-    note = admin(srv, "move-tier", "tiered", "note.txt", "warm")
+    note = srv.admin("move-tier", "tiered", "note.txt", "warm")
     assert note["segments"] == [{"size": 4, "inline": True}]
     assert c.get_object(Bucket="tiered", Key="note.txt")["Body"].read() == small
 
-    back = admin(srv, "move-tier", "tiered", "movie.mp4", "hot")
+    back = srv.admin("move-tier", "tiered", "movie.mp4", "hot")
     assert back["segments"][0]["tier"] == "hot"
     srv.restart()
     assert c.get_object(Bucket="tiered", Key="movie.mp4")["Body"].read() == big
 
-    missing = admin(srv, "move-tier", "tiered", "movie.mp4", "cold", check=False)
+    missing = srv.admin_run("move-tier", "tiered", "movie.mp4", "cold")
     assert missing.returncode != 0 and "no cold tier" in missing.stderr
-    gone = admin(srv, "move-tier", "tiered", "nothing-here", "warm", check=False)
+    gone = srv.admin_run("move-tier", "tiered", "nothing-here", "warm")
     assert gone.returncode != 0 and "NoSuchKey" in gone.stderr
