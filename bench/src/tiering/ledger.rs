@@ -29,6 +29,16 @@ pub struct Tally {
     pub byte_ms: [f64; 3],
     /// Times a tier held more than its capacity: must stay 0.
     pub capacity_violations: u64,
+    /// Bytes read and hot hit bytes per key prefix (the name up to its
+    /// first `/`): which part of a mixed trace a model serves well.
+    pub by_prefix: BTreeMap<String, PrefixTally>,
+}
+
+/// Reads of the objects sharing one key prefix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PrefixTally {
+    pub read_bytes: u64,
+    pub hot_hit_bytes: u64,
 }
 
 #[derive(Debug)]
@@ -37,6 +47,9 @@ pub struct Ledger {
     size: Vec<u64>,
     used: [u64; 3],
     capacity: [Option<u64>; 3],
+    /// Per object, the index of its key prefix in `prefixes`.
+    prefix: Vec<u16>,
+    prefixes: Vec<(String, PrefixTally)>,
     now_ms: u64,
     scored_from_ms: u64,
     pub tally: Tally,
@@ -51,10 +64,35 @@ impl Ledger {
             size: sizes,
             used: [0; 3],
             capacity: [hot, warm, None],
+            prefix: Vec::new(),
+            prefixes: Vec::new(),
             now_ms: 0,
             scored_from_ms,
             tally: Tally::default(),
         }
+    }
+
+    /// Tallies reads per key prefix of these object names (by object id).
+    pub fn group_by_prefix<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        let mut index: BTreeMap<&str, u16> = BTreeMap::new();
+        self.prefix = names
+            .map(|name| {
+                let prefix = name.split('/').next().unwrap_or(name);
+                let next = u16::try_from(index.len()).unwrap_or(u16::MAX);
+                *index.entry(prefix).or_insert(next)
+            })
+            .collect();
+        let mut names: Vec<(&str, u16)> = index.into_iter().collect();
+        names.sort_by_key(|(_, i)| *i);
+        self.prefixes = names.into_iter().map(|(n, _)| (n.to_string(), PrefixTally::default())).collect();
+    }
+
+    /// The tally, with the reads per key prefix folded in.
+    pub fn finish(mut self) -> Tally {
+        for (name, t) in self.prefixes {
+            self.tally.by_prefix.insert(name, t);
+        }
+        self.tally
     }
 
     pub fn tier(&self, obj: ObjectId) -> Option<Tier> {
@@ -102,6 +140,13 @@ impl Ledger {
         t.read_bytes[tier.index()] += ev.length;
         if tier == Tier::Hot {
             t.hot_hit_bytes += ev.length;
+        }
+        let group = self.prefix.get(ev.obj as usize).and_then(|g| self.prefixes.get_mut(usize::from(*g)));
+        if let Some((_, g)) = group {
+            g.read_bytes += ev.length;
+            if tier == Tier::Hot {
+                g.hot_hit_bytes += ev.length;
+            }
         }
     }
 
@@ -161,5 +206,20 @@ mod tests {
         assert_eq!((l.tally.moves, l.tally.bytes_moved, l.tally.bytes_promoted), (1, 20, 20));
         l.advance(110);
         assert_eq!(l.tally.byte_ms[0], 300.0);
+    }
+
+    #[test]
+    fn tallies_reads_per_key_prefix() {
+        let mut l = Ledger::new(vec![10, 10, 10], Some(15), None, 0);
+        l.group_by_prefix(["a/1", "b/1", "a/2"].into_iter());
+        l.set(0, Tier::Hot, "place");
+        l.set(1, Tier::Cold, "place");
+        l.set(2, Tier::Cold, "place");
+        for obj in [0, 1, 2, 0] {
+            l.read(&Event { ts_ms: 1, obj, op: Op::Get, offset: 0, length: 4 });
+        }
+        let t = l.finish();
+        assert_eq!(t.by_prefix["a"], PrefixTally { read_bytes: 12, hot_hit_bytes: 8 });
+        assert_eq!(t.by_prefix["b"], PrefixTally { read_bytes: 4, hot_hit_bytes: 0 });
     }
 }

@@ -78,11 +78,35 @@ impl TraceReport {
                 t.capacity_violations
             );
         }
+        out += &self.by_prefix();
         if let Some(s) = self.outcome("stratum") {
             let reasons: Vec<String> = s.tally.decisions.iter().map(|(r, n)| format!("{r} {n}")).collect();
             let _ = writeln!(out, "\nstratum decisions by reason: {}", reasons.join(", "));
         }
         out + &self.verdict()
+    }
+
+    /// Hot byte hit per key prefix, when the trace has more than one: which
+    /// part of the workload each model serves. Empty otherwise.
+    fn by_prefix(&self) -> String {
+        let Some(first) = self.outcomes.first() else { return String::new() };
+        let groups = &first.tally.by_prefix;
+        let total: u64 = groups.values().map(|g| g.read_bytes).sum();
+        if groups.len() < 2 || total == 0 {
+            return String::new();
+        }
+        let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
+        let heads: Vec<String> =
+            groups.iter().map(|(name, g)| format!("{name} ({:.0} %)", pct(g.read_bytes, total))).collect();
+        let mut out =
+            format!("\nhot byte hit by key prefix (its share of read bytes):\n\n| model | {} |\n", heads.join(" | "));
+        let _ = writeln!(out, "| --- |{}", " ---: |".repeat(groups.len()));
+        for o in &self.outcomes {
+            let cells: Vec<String> =
+                o.tally.by_prefix.values().map(|g| format!("{:.1} %", pct(g.hot_hit_bytes, g.read_bytes))).collect();
+            let _ = writeln!(out, "| {} | {} |", o.model, cells.join(" | "));
+        }
+        out
     }
 
     fn heading(&self) -> String {

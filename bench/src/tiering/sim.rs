@@ -54,6 +54,7 @@ pub struct Outcome {
 pub fn run(trace: &Trace, model: &mut dyn Model, cfg: &SimConfig, prices: &Prices) -> Outcome {
     let sizes = trace.objects.iter().map(|o| o.size_bytes).collect();
     let mut ledger = Ledger::new(sizes, Some(cfg.hot_bytes), cfg.warm_bytes, cfg.scored_from_ms);
+    ledger.group_by_prefix(trace.objects.iter().map(|o| o.name.as_str()));
     arrive_existing(trace, model, &mut ledger);
     let tick_ms = model.tick_ms().max(1);
     let mut next_tick = tick_ms;
@@ -76,7 +77,7 @@ pub fn run(trace: &Trace, model: &mut dyn Model, cfg: &SimConfig, prices: &Price
             }
         }
     }
-    let t = ledger.tally;
+    let t = ledger.finish();
     let ratio = if t.read_bytes_total == 0 { 0.0 } else { t.hot_hit_bytes as f64 / t.read_bytes_total as f64 };
     Outcome { model: model.name(), hot_byte_hit_ratio: ratio, cost: prices.cost(&t), tally: t }
 }
