@@ -34,6 +34,11 @@ pub enum Rule {
     /// A new object starts hot: most recently written bytes of its class
     /// were read back soon after their write (`read_back_min_share`).
     ReadBack,
+    /// Placed hot by [`Rule::ReadBack`] against its content default, read
+    /// back, and its rate does not earn hot: it goes where its content
+    /// default and its rate say now, not two days later by decay. The
+    /// read was the one its class predicted, not a sign of more.
+    ReadBackDone,
     /// The deployment is younger than the warm-up period: no decision yet.
     Warmup,
     /// The fast average rose to `spike_ratio` times the slow one.
@@ -71,6 +76,7 @@ impl Rule {
             Rule::Hint => "hint",
             Rule::ContentDefault => "content_default",
             Rule::ReadBack => "read_back",
+            Rule::ReadBackDone => "read_back_done",
             Rule::Warmup => "warmup",
             Rule::Spike => "spike",
             Rule::Streaming => "streaming",

@@ -82,6 +82,9 @@ impl Policy {
         if let Some(promotion) = self.promotion(current, s).filter(|_| fresh) {
             return promotion;
         }
+        if let Some(done) = self.read_back_done(obj, current, now_ms, s) {
+            return done;
+        }
         // Read again just now: spare hot room is better used than empty.
         let just_read = obj.stats.idle_ms(now_ms) < self.cfg.ema_fast_half_life_ms;
         if current != Tier::Hot && just_read && obj.stats.reads() >= 2 {
@@ -121,6 +124,23 @@ impl Policy {
             (None, None) => return None,
         };
         (best.0 < current).then_some(best)
+    }
+
+    /// An object just read for the first time while hot, of a class whose
+    /// new objects start hot by read-back against a colder content
+    /// default: the read-back it was placed for has happened. It goes to
+    /// its content default, or warm if its rate earns warm.
+    fn read_back_done(&self, obj: &ObjectView, current: Tier, now_ms: u64, s: &Scores) -> Option<(Tier, Rule)> {
+        let default = self.cfg.content.tier(obj.stats.content());
+        let placed_by_read_back = obj.hint == Hint::Auto
+            && default != Tier::Hot
+            && obj.read_back.is_some_and(|share| share >= self.cfg.read_back_min_share);
+        let just_read_back = current == Tier::Hot && obj.stats.reads() == 1 && obj.stats.idle_ms(now_ms) == 0;
+        if !placed_by_read_back || !just_read_back || s.slow_rate_per_hour >= self.cfg.hot_min_rate_per_hour {
+            return None;
+        }
+        let earned = if s.slow_rate_per_hour >= self.cfg.warm_min_rate_per_hour { Tier::Warm } else { Tier::Cold };
+        Some((default.min(earned), Rule::ReadBackDone))
     }
 
     /// Unread for `decay_after_ms` allows at most warm; twice that, cold.
@@ -205,6 +225,24 @@ impl Policy {
         Rank::new(ema.log2() + t + stats.read_fraction(size_bytes).log2())
     }
 
+    /// The rank of a new object awaiting its read-back: its class's share
+    /// of one whole read expected halfway through the read-back window,
+    /// as a rate, until it is read or the window passes. A backup about
+    /// to be verified is worth keeping hot for that hour as much as any
+    /// object read as often; without this it ranks as never read and
+    /// cannot displace anyone from a full hot tier.
+    pub fn read_back_rank(&self, obj: &ObjectView, now_ms: u64) -> Rank {
+        let window_ms = self.cfg.read_back_window_ms;
+        let share = obj.read_back.unwrap_or(0.0);
+        let awaiting = obj.stats.reads() == 0 && obj.stats.idle_ms(now_ms) < window_ms;
+        if !awaiting || share < self.cfg.read_back_min_share {
+            return Rank::new(f64::NEG_INFINITY);
+        }
+        // The slow average's count of a steady rate of one read per half window.
+        let count = share * 2.0 * self.cfg.ema_slow_half_life_ms as f64 / (std::f64::consts::LN_2 * window_ms as f64);
+        Rank::new(count.log2() + now_ms as f64 / self.cfg.ema_slow_half_life_ms as f64)
+    }
+
     fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
         let (fast, slow) =
             (obj.stats.fast_rate_per_hour(now_ms, &self.cfg), obj.stats.slow_rate_per_hour(now_ms, &self.cfg));
@@ -214,7 +252,7 @@ impl Policy {
             spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
             time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
-            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms).get(),
+            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms).max(self.read_back_rank(obj, now_ms)).get(),
             read_back_share: obj.read_back.unwrap_or(0.0),
         }
     }
@@ -562,6 +600,73 @@ mod tests {
     }
 
     #[test]
+    fn a_new_object_awaiting_its_read_back_ranks_as_read_until_the_window_passes() {
+        let p = policy();
+        let t = 2 * WEEK_MS;
+        let new = AccessStats::new(ContentClass::Backup, t);
+        let view = |share| ObjectView {
+            stats: &new,
+            size_bytes: MIB,
+            hint: Hint::Auto,
+            tier: Some(Tier::Hot),
+            read_back: share,
+        };
+        // Half its class read back, a read expected within 3 hours: it
+        // outranks an object read twice a day, not one read hourly; then
+        // it falls to a never-read object's rank.
+        let (mut twice_a_day, mut hourly) = (Obj::new(Tier::Hot), Obj::new(Tier::Hot));
+        twice_a_day.read_every(&p, t - WEEK_MS, t, 12 * MS_PER_HOUR);
+        hourly.read_every(&p, t - WEEK_MS, t, MS_PER_HOUR);
+        let awaiting = view(Some(0.5)).stats;
+        let rank = |share, now| p.decide(&view(share), now).reason.scores.rank;
+        let now = t + MS_PER_HOUR;
+        assert!(rank(Some(0.5), now) > p.rank_at(&twice_a_day.stats, MIB, now).get());
+        assert!(rank(Some(1.0), now) < p.rank_at(&hourly.stats, MIB, now).get());
+        assert!(rank(Some(1.0), t) > rank(Some(0.5), t));
+        let window = p.config().read_back_window_ms;
+        let plain = p.rank_at(awaiting, MIB, t + window).get();
+        assert_eq!(rank(Some(0.5), t + window), plain);
+        // Under the share that starts objects hot, or unknown: no expectation.
+        assert_eq!(rank(Some(0.4), t), p.rank_at(awaiting, MIB, t).get());
+        assert_eq!(rank(None, t), p.rank_at(awaiting, MIB, t).get());
+    }
+
+    #[test]
+    fn a_read_back_object_returns_to_its_default_after_the_read_back() {
+        let p = policy();
+        let t = 2 * WEEK_MS;
+        let mut o = Obj::new(Tier::Hot);
+        o.stats = AccessStats::new(ContentClass::Backup, t);
+        let decide = |o: &Obj, share, now| {
+            let view =
+                ObjectView { stats: &o.stats, size_bytes: MIB, hint: o.hint, tier: Some(o.tier), read_back: share };
+            p.decide(&view, now)
+        };
+        o.read(&p, t + 40 * 60_000);
+        let d = decide(&o, Some(0.9), t + 40 * 60_000);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::ReadBackDone), "{d}");
+        // Not right after the read, not for a class that does not start
+        // hot by read-back, nor against a hint.
+        assert_ne!(decide(&o, Some(0.9), t + 41 * 60_000).reason.rule, Rule::ReadBackDone);
+        assert_ne!(decide(&o, Some(0.1), t + 40 * 60_000).reason.rule, Rule::ReadBackDone);
+        o.hint = Hint::Prefer(Tier::Hot);
+        assert_ne!(decide(&o, Some(0.9), t + 40 * 60_000).reason.rule, Rule::ReadBackDone);
+        // A video starts hot by default: its first viewer is no reason to leave.
+        let mut v = Obj::new(Tier::Hot);
+        v.stats = AccessStats::new(ContentClass::Video, t);
+        v.read(&p, t + 60_000);
+        assert_ne!(decide(&v, Some(0.9), t + 60_000).reason.rule, Rule::ReadBackDone);
+        // An "other" object goes to its default, warm; read twice, it stays.
+        let mut other = Obj::new(Tier::Hot);
+        other.stats = AccessStats::new(ContentClass::Other, t);
+        other.read(&p, t + 60_000);
+        let d = decide(&other, Some(0.9), t + 60_000);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Warm, Rule::ReadBackDone), "{d}");
+        other.read(&p, t + 120_000);
+        assert_ne!(decide(&other, Some(0.9), t + 120_000).reason.rule, Rule::ReadBackDone);
+    }
+
+    #[test]
     fn rank_orders_by_hot_bytes_per_stored_byte_at_any_time() {
         let p = policy();
         let mut busy = Obj::new(Tier::Hot);
@@ -599,7 +704,7 @@ mod tests {
     #[test]
     fn property_every_decision_has_a_reason_that_matches_it() {
         use crate::testing::Prng;
-        let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming, Rule::Spare];
+        let moving = [Rule::Pinned, Rule::Hint, Rule::Spike, Rule::Streaming, Rule::Spare, Rule::ReadBackDone];
         let moving_too = [Rule::Frequency, Rule::TimeOfDay, Rule::Decay];
         for seed in 1..=32u64 {
             let mut rng = Prng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
