@@ -85,7 +85,7 @@ pub fn remove_volumes(node: &crate::Node, volumes: &[VolumeRef]) {
         for (shard, disk_id) in vref.disks.iter().enumerate() {
             let Some(disk) = node.disk(*disk_id) else { continue };
             let path = disk.shard_path(vref.slice, vref.id, shard);
-            if let Err(e) = disk.io.remove(&path) {
+            if let Err(e) = disk.release(vref.slice, &path) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(path = %path.display(), error = %e, "could not remove freed shard");
                 }

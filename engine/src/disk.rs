@@ -1,13 +1,15 @@
 //! Disks: configured data directories, each with an id written inside it,
 //! a tier, and a health state. Each core owns a slice of every disk:
-//! `<disk>/core-<c>/{tmp,vol/<xx>}`.
+//! `<disk>/core-<c>/{tmp,free,vol/<xx>}`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::io::DiskIo;
 
+use crate::limits::{FREE_BYTES_PER_SLICE, FREE_FILE_MAX_BYTES};
 use crate::tier::Tier;
 
 const ID_FILE: &str = "stratum.disk";
@@ -25,6 +27,22 @@ pub struct Disk {
     /// Replaced and being refilled by the healer.
     refilling: AtomicBool,
     reason: Mutex<Option<String>>,
+    /// Freed shard files under each slice's `free/`, with their lengths,
+    /// waiting to be overwritten by new shards of that slice.
+    free: Mutex<HashMap<u16, FreeSlice>>,
+    free_names: AtomicU64,
+}
+
+#[derive(Default)]
+struct FreeSlice {
+    files: Vec<FreeFile>,
+    bytes: u64,
+}
+
+/// A freed file taken for a new shard: its path under `free/` and length.
+pub struct FreeFile {
+    pub path: PathBuf,
+    pub len: u64,
 }
 
 impl Disk {
@@ -38,6 +56,55 @@ impl Disk {
             full: AtomicBool::new(false),
             refilling: AtomicBool::new(false),
             reason: Mutex::new(None),
+            free: Mutex::new(HashMap::new()),
+            free_names: AtomicU64::new(0),
+        }
+    }
+
+    fn free_dir(&self, core: u16) -> PathBuf {
+        self.slice_root(core).join("free")
+    }
+
+    /// Lets go of a shard file no record references: kept under its slice's
+    /// `free/` for a new shard to overwrite while there is room, else
+    /// unlinked. Not synced: after a crash the file is at either name, and
+    /// start-up removes both (an unreferenced volume name, or `free/`).
+    pub fn release(&self, core: u16, path: &Path) -> std::io::Result<()> {
+        if self.is_writable() {
+            if let Ok(mut free) = self.free.lock() {
+                let slice = free.entry(core).or_default();
+                let len = self.io.file_len(path)?;
+                if len <= FREE_FILE_MAX_BYTES && slice.bytes + len <= FREE_BYTES_PER_SLICE {
+                    let n = self.free_names.fetch_add(1, Ordering::Relaxed);
+                    let to = self.free_dir(core).join(format!("{n:016x}"));
+                    self.io.rename(path, &to)?;
+                    slice.files.push(FreeFile { path: to, len });
+                    slice.bytes += len;
+                    return Ok(());
+                }
+            }
+        }
+        self.io.remove(path)
+    }
+
+    /// A freed file of the slice for a new shard, if any.
+    pub fn take_free(&self, core: u16) -> Option<FreeFile> {
+        let mut free = self.free.lock().ok()?;
+        let slice = free.get_mut(&core)?;
+        let file = slice.files.pop()?;
+        slice.bytes -= file.len;
+        Some(file)
+    }
+
+    /// Unlinks every kept file: the disk is full and needs the room, or
+    /// was replaced and they are gone.
+    pub fn drop_free(&self) {
+        let taken: Vec<PathBuf> = match self.free.lock() {
+            Ok(mut free) => free.drain().flat_map(|(_, s)| s.files).map(|f| f.path).collect(),
+            Err(_) => return,
+        };
+        for path in taken {
+            let _ = self.io.remove(&path);
         }
     }
 
@@ -95,6 +162,7 @@ impl Disk {
         if !self.full.swap(true, Ordering::Relaxed) {
             tracing::warn!(disk = self.id, path = %self.path.display(), "disk full: new shards go elsewhere");
         }
+        self.drop_free();
     }
 
     /// Takes a full disk back once it has room again: 1 GiB free, or a
@@ -166,6 +234,16 @@ impl Disk {
         let names = self.io.list(&tmp)?;
         for name in &names {
             self.io.remove(&tmp.join(name))?;
+        }
+        // Freed files of an earlier run: removed rather than adopted, so
+        // their lengths need not be trusted.
+        let free = self.free_dir(core);
+        self.io.create_dir_all(&free)?;
+        if let Ok(mut kept) = self.free.lock() {
+            kept.remove(&core);
+        }
+        for name in self.io.list(&free)? {
+            self.io.remove(&free.join(name))?;
         }
         Ok(names.len())
     }

@@ -129,9 +129,9 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
         let header = ShardHeader::of(&v, shard);
         let tmp = disk.tmp_dir(v.slice).join(format!("{:016x}.{shard}.repair", v.id));
         let sink = ShardSink::create(
-            disk.io.clone(),
+            disk,
+            v.slice,
             header,
-            disk.id,
             tmp,
             disk.shard_path(v.slice, v.id, shard),
             disk.volume_dir(v.slice, v.id),

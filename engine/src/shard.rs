@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::disk::Disk;
 use crate::error::{EngineError, Result};
 use crate::io::{DiskIo, WriteBuf, WriteFile};
 use crate::limits::{ALIGN_BYTES, HEADER_BYTES, SECTOR_BYTES, SHARD_BUFFER_BYTES};
@@ -89,21 +90,54 @@ pub struct ShardSink {
     final_path: PathBuf,
     final_dir: PathBuf,
     pub disk: u32,
+    /// The length of the freed file this shard overwrites (cut at seal).
+    reused_len: Option<u64>,
 }
 
 impl ShardSink {
+    /// Starts shard `header.shard` at `tmp_path` of the slice `core`: in a
+    /// freed file of the slice when one is kept, else in a new file.
     pub async fn create(
-        io: Arc<dyn DiskIo>,
+        disk: &Disk,
+        core: u16,
         header: ShardHeader,
-        disk: u32,
         tmp_path: PathBuf,
         final_path: PathBuf,
         final_dir: PathBuf,
     ) -> Result<ShardSink> {
-        let file = io.create(&tmp_path).await?;
+        let io = disk.io.clone();
+        let mut reused_len = None;
+        let mut file = None;
+        if let Some(free) = disk.take_free(core) {
+            match io.reuse(&free.path, &tmp_path).await {
+                Ok(f) => {
+                    file = Some(f);
+                    reused_len = Some(free.len);
+                }
+                Err(e) => {
+                    tracing::debug!(path = %free.path.display(), error = %e, "freed file not reused");
+                    let _ = io.remove(&free.path);
+                }
+            }
+        }
+        let file = match file {
+            Some(f) => f,
+            None => io.create(&tmp_path).await?,
+        };
         let buf = file.alloc(SHARD_BUFFER_BYTES);
-        let mut sink =
-            ShardSink { io, file, buf, fill: 0, pos: 0, crcs: Vec::new(), tmp_path, final_path, final_dir, disk };
+        let mut sink = ShardSink {
+            io,
+            file,
+            buf,
+            fill: 0,
+            pos: 0,
+            crcs: Vec::new(),
+            tmp_path,
+            final_path,
+            final_dir,
+            disk: disk.id,
+            reused_len,
+        };
         sink.push(&header.encode()).await?;
         sink.pad().await?;
         Ok(sink)
@@ -186,6 +220,10 @@ impl ShardSink {
         self.push(&table).await?;
         self.pad().await?;
         self.flush().await?;
+        // A reused file longer than this shard keeps no stale tail.
+        if self.reused_len.is_some_and(|len| len > self.pos) {
+            self.file.set_len(self.pos).await?;
+        }
         self.file.fdatasync().await?;
         self.file.rename(&self.final_path).await?;
         Ok(())

@@ -138,6 +138,13 @@ impl Store {
                     let report = scrub_volume(&node, &vref, size, &mut Throttle::new(0)).await;
                     node.scrub_totals.record(&report);
                 }
+            }
+        })
+        .detach();
+        let node = self.node.clone();
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(crate::limits::FREE_ROUND).await;
                 let ready = node.take_freed(false);
                 if !ready.is_empty() {
                     let node = node.clone();

@@ -103,9 +103,9 @@ impl VolumeWriter {
             let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();
             let header = ShardHeader::of(v, shard);
             let sink = ShardSink::create(
-                disk.io.clone(),
+                &disk,
+                v.slice,
                 header,
-                disk.id,
                 disk.tmp_path(v.slice, v.id, shard),
                 disk.shard_path(v.slice, v.id, shard),
                 disk.volume_dir(v.slice, v.id),

@@ -148,3 +148,71 @@ fn flipped_bits_are_read_around_and_healed() {
         })
     });
 }
+
+fn free_files(sim: &SimDisk, root: &Path) -> Vec<PathBuf> {
+    sim.files_under(root).into_iter().filter(|p| p.parent().is_some_and(|d| d.ends_with("free"))).collect()
+}
+
+/// The length of every shard file of `key`'s volume.
+async fn shard_lens(store: &Rc<Store>, sim: &SimDisk, key: &str) -> Vec<usize> {
+    let rec = store.head_object(BUCKET, key).await.expect("head");
+    let SegmentBody::Volume(v) = &rec.segments[0].body else { panic!("{key} is inline") };
+    let node = store.node();
+    (0..v.disks.len())
+        .map(|s| {
+            let path = node.disk(v.disks[s]).expect("disk").shard_path(v.slice, v.id, s);
+            sim.contents(&path).expect("shard file").len()
+        })
+        .collect()
+}
+
+#[test]
+fn freed_files_are_overwritten_in_place_and_cut_to_length() {
+    run(|root| {
+        Box::pin(async move {
+            let sim = SimDisk::new();
+            let (node, store) = open(&root, &sim).await;
+            let mut rng = StdRng::seed_from_u64(11);
+            let mut body = |len: usize| {
+                let mut b = vec![0u8; len];
+                rng.fill(&mut b[..]);
+                b
+            };
+            // What a fresh file holds for a small body.
+            let small = body(70_000);
+            put(&store, "fresh", &small).await.expect("put");
+            let fresh_lens = shard_lens(&store, &sim, "fresh").await;
+
+            // A big object's shards are freed and kept for reuse ...
+            let big = body(900_000);
+            put(&store, "big", &big).await.expect("put");
+            let big_lens = shard_lens(&store, &sim, "big").await;
+            store.delete_object(BUCKET, "big").await.expect("delete");
+            stratum_engine::remove_volumes(&node, &node.take_freed(true));
+            assert_eq!(free_files(&sim, &root).len(), 3, "one freed file per shard is kept");
+
+            // ... and a small one overwrites them: no stale tail, exact bytes.
+            put(&store, "small", &small).await.expect("put");
+            assert!(free_files(&sim, &root).is_empty(), "the new shards took the freed files");
+            assert_eq!(shard_lens(&store, &sim, "small").await, fresh_lens);
+            assert!(big_lens.iter().zip(&fresh_lens).all(|(b, f)| b > f));
+            assert_eq!(get(&store, "small").await.expect("read"), small);
+
+            // A bigger body than the freed file grows it.
+            store.delete_object(BUCKET, "small").await.expect("delete");
+            stratum_engine::remove_volumes(&node, &node.take_freed(true));
+            put(&store, "big", &big).await.expect("put");
+            assert_eq!(shard_lens(&store, &sim, "big").await, big_lens);
+            assert_eq!(get(&store, "big").await.expect("read"), big);
+            let report = store.scrub_all().await.expect("scrub");
+            assert_eq!(report.bad_blocks, 0, "{report:?}");
+
+            // A full disk gives its kept files back.
+            store.delete_object(BUCKET, "big").await.expect("delete");
+            stratum_engine::remove_volumes(&node, &node.take_freed(true));
+            assert_eq!(free_files(&sim, &root).len(), 3);
+            node.disks().for_each(|d| d.mark_full());
+            assert!(free_files(&sim, &root).is_empty(), "a full disk keeps no freed files");
+        })
+    });
+}

@@ -11,7 +11,8 @@
 //! - nothing unacknowledged is half-visible: a key holds exactly one of
 //!   the states its history allows, and every volume a record references
 //!   has every shard whole (parity is not hiding a lost shard);
-//! - start-up removed every temp file and every unreferenced shard.
+//! - start-up removed every temp file, every freed file kept for reuse
+//!   and every unreferenced shard.
 //!
 //! A node lives through 50 such crashes, so later traffic overwrites and
 //! deletes what earlier crashes left. `STRATUM_POWER_LOSS_SEEDS` sets the
@@ -142,6 +143,11 @@ async fn traffic(store: Rc<Store>, key: String, before: State, steps: Vec<Step>)
         }
         history.acked = next;
         history.in_flight = None;
+        // Freed volumes go at once (no reader holds them here), so later
+        // writes overwrite freed files in place and the power can go
+        // between a file's release and its reuse.
+        let node = store.node();
+        stratum_engine::remove_volumes(node, &node.take_freed(true));
     }
     history
 }
@@ -204,7 +210,7 @@ fn shard_files(sim: &SimDisk, root: &Path) -> (Vec<PathBuf>, Vec<u64>) {
     for path in sim.files_under(root) {
         let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if parent == "tmp" {
+        if parent == "tmp" || parent == "free" {
             temps.push(path.clone());
         } else if let Some(id) = name.split_once('.').and_then(|(id, _)| u64::from_str_radix(id, 16).ok()) {
             volumes.push(id);
@@ -289,7 +295,7 @@ impl Life {
         let mut referenced = HashSet::new();
         node.partition(0).expect("partition").referenced_volumes(&mut referenced).expect("scan");
         let (temps, volumes) = shard_files(&sim, &root);
-        assert!(temps.is_empty(), "seed {seed}: start-up left temp files {temps:?}");
+        assert!(temps.is_empty(), "seed {seed}: start-up left temp or freed files {temps:?}");
         for id in volumes {
             assert!(referenced.contains(&id), "seed {seed}: shard of unreferenced volume {id:016x} survived start-up");
         }

@@ -33,6 +33,16 @@ pub trait DiskIo: Send + Sync {
     fn sync_dir<'a>(&'a self, dir: &'a Path) -> IoFuture<'a, ()>;
     /// Unlinks a file (synchronous: called from blocking threads too).
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Renames a file (synchronous, like `remove`; not durable until both
+    /// directories are synced).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// A file's length in bytes.
+    fn file_len(&self, path: &Path) -> io::Result<u64>;
+    /// Takes an existing file as the new file `to`, to be overwritten in
+    /// place: its old bytes stay until overwritten, and its length until
+    /// [`WriteFile::set_len`]. Overwriting allocated blocks spares the
+    /// filesystem an inode and its block allocation.
+    fn reuse<'a>(&'a self, from: &'a Path, to: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>>;
     /// The names in a directory.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
@@ -58,6 +68,8 @@ pub trait WriteFile {
     /// Writes the buffer's bytes; returns how many were written.
     fn write_at(&self, buf: WriteBuf, pos: u64) -> IoFuture<'_, usize>;
     fn fdatasync(&self) -> IoFuture<'_, ()>;
+    /// Cuts (or extends) the file to `len` bytes; durable with the next `fdatasync`.
+    fn set_len(&self, len: u64) -> IoFuture<'_, ()>;
     fn rename<'a>(&'a mut self, to: &'a Path) -> IoFuture<'a, ()>;
     fn close(self: Box<Self>) -> IoFuture<'static, ()>;
 }

@@ -96,6 +96,16 @@ impl State {
     fn inode(&mut self, id: u64) -> io::Result<&mut Inode> {
         self.inodes.get_mut(&id).ok_or_else(|| eio("stale handle"))
     }
+
+    /// Moves a name (visibly only: durable once the directories are synced).
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<u64> {
+        if !to.parent().is_some_and(|d| self.dirs.contains(d)) {
+            return Err(not_found(to));
+        }
+        let id = self.names.remove(from).ok_or_else(|| not_found(from))?;
+        self.names.insert(to.to_owned(), id);
+        Ok(id)
+    }
 }
 
 impl SimDisk {
@@ -258,6 +268,28 @@ impl DiskIo for SimDisk {
         s.names.remove(path).map(|_| ()).ok_or_else(|| not_found(path))
     }
 
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.step(Some(to))?;
+        s.rename(from, to).map(|_| ())
+    }
+
+    fn file_len(&self, path: &Path) -> io::Result<u64> {
+        let mut s = self.lock();
+        s.check(Some(path))?;
+        let id = *s.names.get(path).ok_or_else(|| not_found(path))?;
+        Ok(s.inode(id)?.data.len() as u64)
+    }
+
+    fn reuse<'a>(&'a self, from: &'a Path, to: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>> {
+        Box::pin(async move {
+            let mut s = self.lock();
+            s.step(Some(to))?;
+            let inode = s.rename(from, to)?;
+            Ok(Box::new(SimWrite { disk: self.clone(), inode, path: to.to_owned() }) as Box<dyn WriteFile>)
+        })
+    }
+
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let s = self.lock();
         s.check(Some(dir))?;
@@ -319,6 +351,16 @@ impl WriteFile for SimWrite {
             s.step(Some(&self.path))?;
             let inode = s.inode(self.inode)?;
             inode.synced = inode.data.clone();
+            Ok(())
+        })
+    }
+
+    fn set_len(&self, len: u64) -> IoFuture<'_, ()> {
+        Box::pin(async move {
+            let mut s = self.disk.lock();
+            s.step(Some(&self.path))?;
+            let len = usize::try_from(len).map_err(|_| eio("length"))?;
+            s.inode(self.inode)?.data.resize(len, 0);
             Ok(())
         })
     }

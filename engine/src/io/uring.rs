@@ -4,7 +4,7 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use glommio::io::{Directory, DmaFile};
+use glommio::io::{Directory, DmaFile, OpenOptions};
 
 use super::{DiskIo, IoFuture, ReadBytes, ReadFile, WriteBuf, WriteFile};
 
@@ -45,6 +45,25 @@ impl DiskIo for Uring {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn file_len(&self, path: &Path) -> io::Result<u64> {
+        Ok(std::fs::metadata(path)?.len())
+    }
+
+    fn reuse<'a>(&'a self, from: &'a Path, to: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>> {
+        Box::pin(async move {
+            let file = OpenOptions::new().write(true).dma_open(from).await.map_err(err)?;
+            if let Err(e) = file.rename(to).await {
+                let _ = file.close().await;
+                return Err(err(e));
+            }
+            Ok(Box::new(UringWrite(file)) as Box<dyn WriteFile>)
+        })
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
@@ -89,6 +108,10 @@ impl WriteFile for UringWrite {
 
     fn fdatasync(&self) -> IoFuture<'_, ()> {
         Box::pin(async move { self.0.fdatasync().await.map_err(err) })
+    }
+
+    fn set_len(&self, len: u64) -> IoFuture<'_, ()> {
+        Box::pin(async move { self.0.truncate(len).await.map_err(err) })
     }
 
     fn rename<'a>(&'a mut self, to: &'a Path) -> IoFuture<'a, ()> {
