@@ -1,7 +1,7 @@
 //! stratum-tiering: the tiering policy. It decides, for each object, which
 //! tier (hot, warm, cold) it belongs in and says why.
 //!
-//! It is: per-object access statistics ([`AccessStats`], 56 bytes, O(1) per
+//! It is: per-object access statistics ([`AccessStats`], 64 bytes, O(1) per
 //! access), the rules that turn them into a [`Decision`] ([`Policy`]: spike,
 //! streaming, frequency, time of day, decay, hints, content defaults, a
 //! warm-up), per content class the share of new objects read back soon

@@ -176,14 +176,16 @@ impl Policy {
         self.rank_as_of(stats, size_bytes, stats.last_access_ms())
     }
 
-    /// The rank at `now_ms`: [`Policy::rank`] plus log2 of how much more
+    /// The rank at `now_ms`: [`Policy::rank`], lifted for an object younger
+    /// than its slow average's span (its rate is its reads over its age),
+    /// plus log2 of how much more
     /// (or less) than on average the object is read in the hours from now
     /// (at most 8 times either way), once its time-of-day profile is
     /// trusted. An office document then outranks an evening video at noon
     /// and the other way round at night. It changes with the hour, so a
     /// caller that keeps ranks (the budget) refreshes them hourly.
     pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
-        let base = self.rank(stats, size_bytes).get();
+        let base = self.rank(stats, size_bytes).get() + self.young_lift_log2(stats, now_ms);
         let Some(share) = self.hours_share(stats, now_ms, 0) else {
             return Rank::new(base);
         };
@@ -194,6 +196,22 @@ impl Policy {
         let shrunk = (share * total + even * prior) / (total + prior);
         let lift_log2 = (shrunk / even).log2().clamp(-3.0, 3.0);
         Rank::new(base + lift_log2)
+    }
+
+    /// log2 of how much a young object's slow average undercounts its
+    /// rate: an object written an hour ago and read ten times has the
+    /// count of one read an hour for an hour, not for the day the average
+    /// spans, so its rate is the count over the share of a steady rate's
+    /// count it could have gathered since its write (its age plus
+    /// `young_prior_ms`, so that one early read is not a crowd). 0 for
+    /// objects older than a few half-lives and for objects never read.
+    fn young_lift_log2(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        if stats.reads() == 0 {
+            return 0.0;
+        }
+        let age_ms = now_ms.saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
+        let gathered = 1.0 - (-(age_ms as f64) / self.cfg.ema_slow_half_life_ms as f64).exp2();
+        -gathered.log2()
     }
 
     /// The rank an object will have when it is read as it usually is: its
@@ -495,10 +513,12 @@ mod tests {
         let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR);
         assert!(rank(&office, 12) > rank(&evening, 12));
         assert!(rank(&evening, 20) > rank(&office, 20));
-        // Without a rhythm the rank is the plain one.
+        // Without a rhythm the rank is the plain one (for an object old
+        // enough that its age does not lift it).
         let mut flat = Obj::new(Tier::Hot);
-        flat.read_every(&p, 0, 2 * MS_PER_DAY, MS_PER_HOUR);
-        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, 2 * MS_PER_DAY));
+        flat.read_every(&p, WEEK_MS, WEEK_MS + 2 * MS_PER_DAY, MS_PER_HOUR);
+        let now = WEEK_MS + 2 * MS_PER_DAY;
+        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, now));
         assert!((plain.get() - at.get()).abs() < 0.2, "{plain:?} {at:?}");
     }
 
@@ -597,6 +617,30 @@ mod tests {
         let read_back = rb.share(ContentClass::Backup, WEEK_MS, cfg);
         let view = ObjectView { stats: &stats, size_bytes: MIB, hint: Hint::Prefer(Tier::Cold), tier: None, read_back };
         assert_eq!(p.decide(&view, WEEK_MS).reason.rule, Rule::Hint);
+    }
+
+    #[test]
+    fn a_young_object_is_ranked_by_its_reads_over_its_age() {
+        let p = policy();
+        let t = 2 * WEEK_MS;
+        // Both read four times in the last two hours; one was written two
+        // hours ago, the other has been there (unread) for two weeks.
+        let mut young = Obj::new(Tier::Warm);
+        young.stats = AccessStats::new(ContentClass::Other, t - 2 * MS_PER_HOUR);
+        let mut old = Obj::new(Tier::Warm);
+        young.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
+        old.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
+        let (y, o) = (p.rank_at(&young.stats, MIB, t).get(), p.rank_at(&old.stats, MIB, t).get());
+        // Two reads an hour over two hours (plus the hour's prior): about
+        // 0.09 of a day's count gathered, a lift of 3.5.
+        assert!((y - o - 3.5).abs() < 0.1, "{y} {o}");
+        // As it ages without reads the lift fades to nothing.
+        let later = t + 5 * WEEK_MS;
+        let (y, o) = (p.rank_at(&young.stats, MIB, later).get(), p.rank_at(&old.stats, MIB, later).get());
+        assert!((y - o).abs() < 0.01, "{y} {o}");
+        // A never-read object gets no lift: nothing to count.
+        let never = AccessStats::new(ContentClass::Other, t);
+        assert_eq!(p.rank_at(&never, MIB, t + 60_000), p.rank(&never, MIB));
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub struct Access {
     pub length: u64,
 }
 
-/// What the policy keeps per object: 56 bytes (checked below), updated in
+/// What the policy keeps per object: 64 bytes (checked below), updated in
 /// O(1) per access with no allocation.
 ///
 /// The two moving averages are decayed counts of accesses "as of
@@ -34,6 +34,10 @@ pub struct AccessStats {
     /// Reads that started inside the first `head_bytes` (halved with the
     /// profile, so it stays recent).
     head_reads: u16,
+    /// When the object was written (or, if it existed before the policy
+    /// saw it, first seen), in seconds: a young object's slow average has
+    /// had less time to gather its reads.
+    created_s: u32,
     /// 24 four-bit counters of reads per UTC hour.
     hour_profile: [u8; HOURS_PER_DAY / 2],
     content: ContentClass,
@@ -56,7 +60,8 @@ impl AccessStats {
     /// Statistics of an object written at `created_ms` and not read yet.
     /// Idle time counts from creation until the first read.
     pub fn new(content: ContentClass, created_ms: u64) -> AccessStats {
-        AccessStats { content, last_access_ms: created_ms, ..AccessStats::default() }
+        let created_s = u32::try_from(created_ms / 1000).unwrap_or(u32::MAX);
+        AccessStats { content, last_access_ms: created_ms, created_s, ..AccessStats::default() }
     }
 
     /// Counts one read. O(1); a clock that goes backwards is treated as no
@@ -166,6 +171,10 @@ impl AccessStats {
     pub fn head_reads(&self) -> u16 {
         self.head_reads
     }
+    /// When the object was written (or first seen), to the second.
+    pub fn created_ms(&self) -> u64 {
+        u64::from(self.created_s) * 1000
+    }
     pub fn content(&self) -> ContentClass {
         self.content
     }
@@ -188,7 +197,7 @@ mod tests {
     #[test]
     fn stays_within_the_size_budget() {
         assert!(std::mem::size_of::<AccessStats>() <= 64);
-        assert_eq!(std::mem::size_of::<AccessStats>(), 56);
+        assert_eq!(std::mem::size_of::<AccessStats>(), 64);
     }
 
     #[test]
