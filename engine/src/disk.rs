@@ -2,10 +2,11 @@
 //! a tier, and a health state. Each core owns a slice of every disk:
 //! `<disk>/core-<c>/{tmp,free,vol/<xx>}`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::io::DiskIo;
 
@@ -35,7 +36,9 @@ pub struct Disk {
 
 #[derive(Default)]
 struct FreeSlice {
-    files: Vec<FreeFile>,
+    /// Oldest first, each with when it was kept. Taken oldest first too, so
+    /// a file expires only when more are kept than new shards take.
+    files: VecDeque<(FreeFile, Instant)>,
     bytes: u64,
 }
 
@@ -78,7 +81,7 @@ impl Disk {
                     let n = self.free_names.fetch_add(1, Ordering::Relaxed);
                     let to = self.free_dir(core).join(format!("{n:016x}"));
                     self.io.rename(path, &to)?;
-                    slice.files.push(FreeFile { path: to, len });
+                    slice.files.push_back((FreeFile { path: to, len }, Instant::now()));
                     slice.bytes += len;
                     return Ok(());
                 }
@@ -91,16 +94,38 @@ impl Disk {
     pub fn take_free(&self, core: u16) -> Option<FreeFile> {
         let mut free = self.free.lock().ok()?;
         let slice = free.get_mut(&core)?;
-        let file = slice.files.pop()?;
+        let (file, _) = slice.files.pop_front()?;
         slice.bytes -= file.len;
         Some(file)
+    }
+
+    /// True when some freed file is kept.
+    pub fn keeps_free(&self) -> bool {
+        self.free.lock().is_ok_and(|f| f.values().any(|s| !s.files.is_empty()))
+    }
+
+    /// Unlinks the kept files no new shard took within `keep`.
+    pub fn expire_free(&self, keep: Duration) {
+        let mut expired = Vec::new();
+        if let Ok(mut free) = self.free.lock() {
+            for slice in free.values_mut() {
+                let old = slice.files.iter().take_while(|(_, at)| at.elapsed() >= keep).count();
+                for (file, _) in slice.files.drain(..old) {
+                    slice.bytes -= file.len;
+                    expired.push(file.path);
+                }
+            }
+        }
+        for path in expired {
+            let _ = self.io.remove(&path);
+        }
     }
 
     /// Unlinks every kept file: the disk is full and needs the room, or
     /// was replaced and they are gone.
     pub fn drop_free(&self) {
         let taken: Vec<PathBuf> = match self.free.lock() {
-            Ok(mut free) => free.drain().flat_map(|(_, s)| s.files).map(|f| f.path).collect(),
+            Ok(mut free) => free.drain().flat_map(|(_, s)| s.files).map(|(f, _)| f.path).collect(),
             Err(_) => return,
         };
         for path in taken {

@@ -37,6 +37,9 @@ pub const FREE_FILE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// How often freed volumes past their grace period are removed (or kept
 /// for reuse): often, so a few files' worth of reuse covers the gaps.
 pub const FREE_ROUND: std::time::Duration = std::time::Duration::from_millis(100);
+/// A kept file not reused within this long is unlinked: deletes give their
+/// space back to the filesystem seconds after their grace period.
+pub const FREE_KEEP: std::time::Duration = std::time::Duration::from_secs(3);
 
 const _: () = assert!((SHARD_BUFFER_BYTES as u64).is_multiple_of(ALIGN_BYTES));
 const _: () = assert!((BLOCK_SIZE_BYTES as u64).is_multiple_of(ALIGN_BYTES));

@@ -146,9 +146,14 @@ impl Store {
             loop {
                 glommio::timer::sleep(crate::limits::FREE_ROUND).await;
                 let ready = node.take_freed(false);
-                if !ready.is_empty() {
+                if !ready.is_empty() || node.disks().any(|d| d.keeps_free()) {
                     let node = node.clone();
-                    glommio::executor().spawn_blocking(move || remove_volumes(&node, &ready)).await;
+                    glommio::executor()
+                        .spawn_blocking(move || {
+                            remove_volumes(&node, &ready);
+                            node.disks().for_each(|d| d.expire_free(crate::limits::FREE_KEEP));
+                        })
+                        .await;
                 }
             }
         })

@@ -207,7 +207,14 @@ fn freed_files_are_overwritten_in_place_and_cut_to_length() {
             let report = store.scrub_all().await.expect("scrub");
             assert_eq!(report.bad_blocks, 0, "{report:?}");
 
-            // A full disk gives its kept files back.
+            // Kept files not taken for a while go; a full disk gives them back at once.
+            store.delete_object(BUCKET, "big").await.expect("delete");
+            stratum_engine::remove_volumes(&node, &node.take_freed(true));
+            node.disks().for_each(|d| d.expire_free(std::time::Duration::from_secs(3600)));
+            assert_eq!(free_files(&sim, &root).len(), 3, "young kept files stay");
+            node.disks().for_each(|d| d.expire_free(std::time::Duration::ZERO));
+            assert!(free_files(&sim, &root).is_empty(), "old kept files are unlinked");
+            put(&store, "big", &big).await.expect("put");
             store.delete_object(BUCKET, "big").await.expect("delete");
             stratum_engine::remove_volumes(&node, &node.take_freed(true));
             assert_eq!(free_files(&sim, &root).len(), 3);
