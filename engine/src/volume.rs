@@ -31,6 +31,8 @@ pub struct VolumeWriter {
     vref: VolumeRef,
     sinks: Vec<ShardSink>,
     stripe: Vec<u8>,
+    /// Bytes at the start of `stripe` already fed to `md5`.
+    md5_fed: usize,
     len: u64,
     md5: Md5Stream,
 }
@@ -61,7 +63,7 @@ impl VolumeWriter {
             tier: tier.code(),
         };
         let stripe = Vec::with_capacity(usize::from(scheme.data) * BLOCK_SIZE_BYTES as usize);
-        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, len: 0, md5: Md5Stream::new() })
+        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, md5_fed: 0, len: 0, md5: Md5Stream::new() })
     }
 
     pub fn len(&self) -> u64 {
@@ -73,7 +75,11 @@ impl VolumeWriter {
     }
 
     /// MD5 of the bytes written so far (checked against Content-MD5 before sealing).
-    pub async fn md5(&self) -> [u8; 16] {
+    pub async fn md5(&mut self) -> [u8; 16] {
+        if self.md5_fed < self.stripe.len() {
+            self.md5.update(&self.stripe[self.md5_fed..]).await;
+            self.md5_fed = self.stripe.len();
+        }
         self.md5.finish().await
     }
 
@@ -84,7 +90,6 @@ impl VolumeWriter {
     /// Appends body bytes. A full stripe is written out only when more
     /// bytes follow, so a body of at most one stripe can still go inline.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<()> {
-        self.md5.update(data).await;
         self.len += data.len() as u64;
         while !data.is_empty() {
             if self.stripe.len() == self.stripe_capacity() {
@@ -122,6 +127,7 @@ impl VolumeWriter {
         if self.sinks.is_empty() {
             self.open_sinks().await?;
         }
+        let filled = self.stripe.len();
         self.stripe.resize(self.stripe_capacity(), 0);
         let bs = self.vref.block_size as usize;
         let parity = encode_parity(&self.stripe, &self.vref)?;
@@ -130,7 +136,15 @@ impl VolumeWriter {
                 sink.push_block(block).await.map_err(|e| fail(&self.node, sink.disk, e))?;
             }
         }
-        self.stripe.clear();
+        // The stripe's bytes go on to the MD5 queue as they are (no copy);
+        // the next stripe gets a new buffer.
+        self.stripe.truncate(filled);
+        let next = Vec::with_capacity(self.stripe_capacity());
+        let done = std::mem::replace(&mut self.stripe, next);
+        match std::mem::take(&mut self.md5_fed) {
+            0 => self.md5.update_owned(done).await,
+            fed => self.md5.update(&done[fed..]).await,
+        }
         // Shards fill in lock-step: write them out together, one per disk.
         if self.sinks.first().is_some_and(ShardSink::buffer_is_full) {
             let results = join_all(self.sinks.iter_mut().map(|s| async move { (s.disk, s.flush().await) })).await;

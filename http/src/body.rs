@@ -163,27 +163,26 @@ impl<'c> Body<'c> {
                 return Err(incomplete());
             }
             self.wire_left -= n as u64;
-            self.out.clear();
-            match &mut self.decoder {
-                Some(decoder) => {
-                    decoder.feed(&self.raw[..n], &mut self.out).map_err(chunk_error)?;
+            if let Some(decoder) = &mut self.decoder {
+                self.out.clear();
+                decoder.feed(&self.raw[..n], &mut self.out).map_err(chunk_error)?;
+                if self.out.is_empty() {
+                    continue;
                 }
-                None => self.out.extend_from_slice(&self.raw[..n]),
             }
-            if self.out.is_empty() {
-                continue;
-            }
-            self.decoded_seen += self.out.len() as u64;
+            // A plain body is handed out where it was read: no copy.
+            let out: &[u8] = if self.decoder.is_some() { &self.out } else { &self.raw[..n] };
+            self.decoded_seen += out.len() as u64;
             if self.decoded_seen > self.decoded_len {
                 return Err(incomplete());
             }
             if let Some((sha, _)) = &mut self.sha256 {
-                sha.update(&self.out);
+                sha.update(out);
             }
             if let Some((hasher, _)) = &mut self.checksum {
-                hasher.update(&self.out);
+                hasher.update(out);
             }
-            return Ok(Some(&self.out));
+            return Ok(Some(out));
         }
     }
 

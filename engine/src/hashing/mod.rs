@@ -131,6 +131,26 @@ impl Md5Stream {
             tail.extend_from_slice(&data[from_data..]);
             blocks
         };
+        self.enqueue(blocks).await;
+    }
+
+    /// Feeds bytes the caller is done with: queued as they are, without a
+    /// copy, when they continue whole blocks (a stripe always does).
+    pub async fn update_owned(&self, data: Vec<u8>) {
+        let s = &self.inner;
+        if !s.tail.borrow().is_empty() || !data.len().is_multiple_of(64) {
+            return self.update(&data).await;
+        }
+        if data.is_empty() {
+            return;
+        }
+        s.len.set(s.len.get() + data.len() as u64);
+        self.enqueue(data).await;
+    }
+
+    /// Queues whole blocks; waits only when too much is already queued.
+    async fn enqueue(&self, blocks: Vec<u8>) {
+        let s = &self.inner;
         s.queued_bytes.set(s.queued_bytes.get() + blocks.len());
         HASHER.with(|h| h.queued_bytes.set(h.queued_bytes.get() + blocks.len()));
         s.queue.borrow_mut().push_back(blocks);
