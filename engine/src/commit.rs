@@ -17,11 +17,43 @@ pub struct Committer {
     node: Arc<crate::Node>,
     queue: RefCell<Vec<(Op, Waiter)>>,
     running: Cell<bool>,
+    /// Woken once every op queued before them is applied.
+    barriers: RefCell<Vec<oneshot::Sender<()>>>,
+}
+
+fn open_barriers(barriers: Vec<oneshot::Sender<()>>) {
+    for barrier in barriers {
+        let _ = barrier.send(());
+    }
+}
+
+/// The bucket an op would add content to (an object or an upload).
+fn new_content_in(op: &Op) -> Option<&str> {
+    match op {
+        Op::PutObject { bucket, .. } | Op::CreateUpload { bucket, .. } => Some(bucket),
+        _ => None,
+    }
 }
 
 impl Committer {
     pub fn new(partition: Arc<Partition>, node: Arc<crate::Node>) -> Rc<Self> {
-        Rc::new(Self { partition, node, queue: RefCell::new(Vec::new()), running: Cell::new(false) })
+        Rc::new(Self {
+            partition,
+            node,
+            queue: RefCell::new(Vec::new()),
+            running: Cell::new(false),
+            barriers: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Waits until every op submitted before this call is applied (or failed).
+    pub async fn barrier(&self) {
+        if !self.running.get() {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.barriers.borrow_mut().push(tx);
+        let _ = rx.await;
     }
 
     /// Applies `op` durably. Volumes it frees are removed after the commit.
@@ -36,16 +68,30 @@ impl Committer {
 
     async fn drain(self: Rc<Self>) {
         loop {
+            let barriers = std::mem::take(&mut *self.barriers.borrow_mut());
             let batch = std::mem::take(&mut *self.queue.borrow_mut());
+            // Checked here, group by group, so that once a DeleteBucket has
+            // marked the bucket and passed a barrier, nothing lands in it.
+            let (batch, refused): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .partition(|(op, _)| new_content_in(op).is_none_or(|b| self.node.takes_new_content(b)));
+            for (_, waiter) in refused {
+                let _ = waiter.send(Err(EngineError::NoSuchBucket));
+            }
             if batch.is_empty() {
-                self.running.set(false);
-                return;
+                open_barriers(barriers);
+                if self.queue.borrow().is_empty() {
+                    self.running.set(false);
+                    return;
+                }
+                continue;
             }
             let (ops, waiters): (Vec<Op>, Vec<Waiter>) = batch.into_iter().unzip();
             if let Err(e) = self.node.io().before_metadata_commit() {
                 for waiter in waiters {
                     let _ = waiter.send(Err(EngineError::Io(std::io::Error::new(e.kind(), e.to_string()))));
                 }
+                open_barriers(barriers);
                 continue;
             }
             let partition = self.partition.clone();
@@ -74,6 +120,7 @@ impl Committer {
                     }
                 }
             }
+            open_barriers(barriers);
         }
     }
 }

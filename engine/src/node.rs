@@ -140,6 +140,8 @@ pub struct Node {
     freed: std::sync::Mutex<Vec<(std::time::Instant, stratum_meta::VolumeRef)>>,
     /// Volumes being repaired right now: one repair per volume at a time.
     repairing: std::sync::Mutex<std::collections::HashSet<u64>>,
+    /// Buckets a DeleteBucket is emptiness-checking: they take no new content.
+    deleting: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Volumes a read had to reconstruct, waiting for the scrubber to repair.
     repairs: std::sync::Mutex<std::collections::VecDeque<(stratum_meta::VolumeRef, u64)>>,
     /// Temp files of interrupted writes removed at start-up.
@@ -218,6 +220,7 @@ impl Node {
             scrub_totals: Default::default(),
             repairs: Default::default(),
             repairing: Default::default(),
+            deleting: Default::default(),
             in_use: Default::default(),
             freed: Default::default(),
             temp_files_removed,
@@ -429,6 +432,23 @@ impl Node {
         if let Ok(mut b) = self.buckets.write() {
             b.remove(name);
         }
+    }
+
+    /// Starts deleting a bucket; false if another delete of it is running.
+    pub(crate) fn begin_bucket_delete(&self, name: &str) -> bool {
+        self.deleting.lock().is_ok_and(|mut d| d.insert(name.to_owned()))
+    }
+
+    pub(crate) fn end_bucket_delete(&self, name: &str) {
+        if let Ok(mut d) = self.deleting.lock() {
+            d.remove(name);
+        }
+    }
+
+    /// New objects and uploads may be committed into the bucket: it exists
+    /// and no DeleteBucket is checking it.
+    pub(crate) fn takes_new_content(&self, bucket: &str) -> bool {
+        self.bucket(bucket).is_some() && self.deleting.lock().is_ok_and(|d| !d.contains(bucket))
     }
 }
 

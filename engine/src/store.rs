@@ -334,9 +334,32 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes an empty bucket. While it checks, the bucket takes no new
+    /// objects or uploads (they fail with NoSuchBucket): a PUT racing the
+    /// delete either lands before the check, and the bucket is not empty,
+    /// or is refused; it is never acknowledged into a deleted bucket.
     pub async fn delete_bucket(self: &Rc<Self>, name: &str) -> Result<()> {
         if self.node.bucket(name).is_none() {
             return Err(EngineError::NoSuchBucket);
+        }
+        if !self.node.begin_bucket_delete(name) {
+            return Err(EngineError::Conflict);
+        }
+        let result = self.delete_fenced_bucket(name).await;
+        self.node.end_bucket_delete(name);
+        result
+    }
+
+    async fn delete_fenced_bucket(self: &Rc<Self>, name: &str) -> Result<()> {
+        // Commits checked before the fence went up are applied past this.
+        for p in 0..self.node.partition_count() {
+            self.on_partition(p, |store, p| async move {
+                if let Some(committer) = store.committers.get(&p) {
+                    committer.barrier().await;
+                }
+                Ok(())
+            })
+            .await?;
         }
         for p in 0..self.node.partition_count() {
             let bucket = name.to_owned();
