@@ -95,6 +95,11 @@ impl Rule {
 pub struct Scores {
     pub fast_rate_per_hour: f64,
     pub slow_rate_per_hour: f64,
+    /// Accesses per hour since the object was written (or first seen).
+    pub lifetime_rate_per_hour: f64,
+    /// Odds that it is still read at its lifetime rate, given how long it
+    /// has been silent (see [`crate::Policy::lifetime_rank`]).
+    pub still_read_odds: f64,
     /// fast / slow; 0 when never read.
     pub spike_ratio: f64,
     /// Mean share of the object one read touches.

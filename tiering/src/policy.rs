@@ -176,16 +176,18 @@ impl Policy {
         self.rank_as_of(stats, size_bytes, stats.last_access_ms())
     }
 
-    /// The rank at `now_ms`: [`Policy::rank`], lifted for an object younger
-    /// than its slow average's span (its rate is its reads over its age),
-    /// plus log2 of how much more
+    /// The rank at `now_ms`: the larger of [`Policy::rank`] (lifted for an
+    /// object younger than its slow average's span: its rate is its reads
+    /// over its age) and the rank of its lifetime rate while its silence
+    /// is usual ([`Policy::lifetime_rank`]), plus log2 of how much more
     /// (or less) than on average the object is read in the hours from now
     /// (at most 8 times either way), once its time-of-day profile is
     /// trusted. An office document then outranks an evening video at noon
     /// and the other way round at night. It changes with the hour, so a
     /// caller that keeps ranks (the budget) refreshes them hourly.
     pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
-        let base = self.rank(stats, size_bytes).get() + self.young_lift_log2(stats, now_ms);
+        let recent = self.rank(stats, size_bytes).get() + self.young_lift_log2(stats, now_ms);
+        let base = recent.max(self.lifetime_rank(stats, size_bytes, now_ms).get());
         let Some(share) = self.hours_share(stats, now_ms, 0) else {
             return Rank::new(base);
         };
@@ -196,6 +198,39 @@ impl Policy {
         let shrunk = (share * total + even * prior) / (total + prior);
         let lift_log2 = (shrunk / even).log2().clamp(-3.0, 3.0);
         Rank::new(base + lift_log2)
+    }
+
+    /// The rank of an object's lifetime rate (its reads over its age plus
+    /// `young_prior_ms`), times the odds that it is still read at that
+    /// rate after its current silence: 1 while the silence is usual, then
+    /// e times smaller for each read the rate expected beyond
+    /// `silence_missed_reads`. A steady object read every ten hours keeps
+    /// its place through a quiet day, which a one-day average does not
+    /// let it; an object that stops is no longer held by its past.
+    /// Negative infinity for an object never read.
+    pub fn lifetime_rank(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
+        let (rate, odds) = self.lifetime(stats, now_ms);
+        if rate <= 0.0 {
+            return Rank::new(f64::NEG_INFINITY);
+        }
+        let hl_ms = self.cfg.ema_slow_half_life_ms as f64;
+        // The slow average's count of a steady `rate`, in the rank's frame.
+        let count = rate * hl_ms / (std::f64::consts::LN_2 * MS_PER_HOUR as f64);
+        let value = count.log2() + odds.log2() + stats.read_fraction(size_bytes).log2();
+        Rank::new(value + now_ms as f64 / hl_ms)
+    }
+
+    /// The lifetime rate at `now_ms` (accesses per hour) and the odds, in
+    /// (0, 1], that the object is still read at it. O(1).
+    fn lifetime(&self, stats: &AccessStats, now_ms: u64) -> (f64, f64) {
+        let reads = f64::from(stats.reads());
+        let hour = MS_PER_HOUR as f64;
+        let age_ms = stats.last_access_ms().saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
+        let silence_ms = stats.idle_ms(now_ms);
+        let rate_at_last = reads * hour / age_ms as f64;
+        let missed = rate_at_last * silence_ms as f64 / hour;
+        let odds = 1.0 / (1.0 + (missed - self.cfg.silence_missed_reads).exp());
+        (reads * hour / age_ms.saturating_add(silence_ms) as f64, odds)
     }
 
     /// log2 of how much a young object's slow average undercounts its
@@ -264,9 +299,12 @@ impl Policy {
     fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
         let (fast, slow) =
             (obj.stats.fast_rate_per_hour(now_ms, &self.cfg), obj.stats.slow_rate_per_hour(now_ms, &self.cfg));
+        let (lifetime_rate_per_hour, still_read_odds) = self.lifetime(obj.stats, now_ms);
         Scores {
             fast_rate_per_hour: fast,
             slow_rate_per_hour: slow,
+            lifetime_rate_per_hour,
+            still_read_odds,
             spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
             time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
@@ -634,13 +672,44 @@ mod tests {
         // Two reads an hour over two hours (plus the hour's prior): about
         // 0.09 of a day's count gathered, a lift of 3.5.
         assert!((y - o - 3.5).abs() < 0.1, "{y} {o}");
-        // As it ages without reads the lift fades to nothing.
-        let later = t + 5 * WEEK_MS;
-        let (y, o) = (p.rank_at(&young.stats, MIB, later).get(), p.rank_at(&old.stats, MIB, later).get());
-        assert!((y - o).abs() < 0.01, "{y} {o}");
+        // As it ages the lift fades to nothing.
+        let lift = p.young_lift_log2(&young.stats, t + 5 * WEEK_MS);
+        assert!((0.0..0.01).contains(&lift), "{lift}");
         // A never-read object gets no lift: nothing to count.
         let never = AccessStats::new(ContentClass::Other, t);
         assert_eq!(p.rank_at(&never, MIB, t + 60_000), p.rank(&never, MIB));
+    }
+
+    #[test]
+    fn a_steady_object_keeps_its_lifetime_rank_through_a_quiet_day_but_not_a_silence() {
+        // No time-of-day lift, to compare the rates alone.
+        let cfg = PolicyConfig { time_of_day_min_reads: u16::MAX, ..PolicyConfig::default() };
+        let p = Policy::new(cfg, 0).unwrap();
+        // Read every ten hours for three weeks, then a quiet 30 hours.
+        let t = 3 * WEEK_MS;
+        let mut steady = Obj::new(Tier::Hot);
+        steady.read_every(&p, 0, t, 10 * MS_PER_HOUR);
+        let now = steady.stats.last_access_ms() + 30 * MS_PER_HOUR;
+        // Unread for three weeks, then three reads in the last day.
+        let mut burst = Obj::new(Tier::Hot);
+        burst.read_every(&p, now - 21 * MS_PER_HOUR, now, 8 * MS_PER_HOUR);
+        // By the one-day average the burst is ahead; by what each usually
+        // does, the steady one is.
+        assert!(p.rank(&steady.stats, MIB) < p.rank(&burst.stats, MIB));
+        assert!(p.rank_at(&steady.stats, MIB, now) > p.rank_at(&burst.stats, MIB, now));
+        let d = steady.decide(&p, now);
+        assert!((d.reason.scores.lifetime_rate_per_hour - 0.1).abs() < 0.01, "{d}");
+        assert!(d.reason.scores.still_read_odds > 0.95, "{d}");
+        // Four days more unread (13 expected reads missed): its lifetime no
+        // longer holds it, and it ranks by its average alone.
+        let later = now + 4 * MS_PER_DAY;
+        let d = steady.decide(&p, later);
+        assert!(d.reason.scores.still_read_odds < 0.05, "{d}");
+        let recent = p.rank(&steady.stats, MIB).get();
+        assert!((p.rank_at(&steady.stats, MIB, later).get() - recent).abs() < 1e-3);
+        // Never read: no lifetime rate.
+        let never = AccessStats::new(ContentClass::Other, 0);
+        assert_eq!(p.lifetime_rank(&never, MIB, t).get(), f64::NEG_INFINITY);
     }
 
     #[test]
