@@ -18,10 +18,33 @@ const COPY_CHUNK_BYTES: u64 = 4 * 1024 * 1024;
 /// Copies one segment into `tier`. Inline segments live in metadata and
 /// belong to no tier: they come back unchanged, as do segments already there.
 pub async fn copy_segment(node: &Arc<Node>, core: u16, segment: &Segment, tier: Tier) -> Result<Segment> {
-    let SegmentBody::Volume(vref) = &segment.body else { return Ok(segment.clone()) };
-    if vref.tier == tier.code() {
-        return Ok(segment.clone());
+    match &segment.body {
+        SegmentBody::Volume(vref) if vref.tier != tier.code() => rewrite_segment(node, core, segment, tier).await,
+        _ => Ok(segment.clone()),
     }
+}
+
+/// True when a volume is less safe than its scheme promises, and the tier
+/// could now place it properly: two of its shards share a disk (placed
+/// while disks were faulty or full), or a shard sits on a faulty disk.
+pub fn needs_respread(node: &Node, vref: &stratum_meta::VolumeRef) -> bool {
+    let shards = vref.disks.len();
+    let mut distinct = vref.disks.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let on_faulty = vref.disks.iter().any(|d| node.disk(*d).is_none_or(|d| d.is_faulty()));
+    if distinct.len() == shards && !on_faulty {
+        return false;
+    }
+    let Some(tier) = Tier::from_code(vref.tier).and_then(|t| node.tier(t)) else { return false };
+    let writable = tier.disks.iter().filter(|d| node.disk(**d).is_some_and(|d| d.is_writable())).count();
+    writable >= shards
+}
+
+/// Writes a volume segment again into `tier`, placed afresh, and checks
+/// the copy. The caller commits it (or drops it).
+pub async fn rewrite_segment(node: &Arc<Node>, core: u16, segment: &Segment, tier: Tier) -> Result<Segment> {
+    let SegmentBody::Volume(vref) = &segment.body else { return Ok(segment.clone()) };
     let source = VolumeReader::new(node.clone(), vref.clone(), segment.size);
     let mut writer = VolumeWriter::new(node.clone(), core, tier)?;
     let mut pos = 0;

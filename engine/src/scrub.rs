@@ -24,6 +24,8 @@ pub struct ScrubReport {
     pub bad_blocks: u64,
     pub shards_repaired: u64,
     pub volumes_unrecoverable: u64,
+    /// Volumes written again with one shard per disk (see `mover::needs_respread`).
+    pub volumes_respread: u64,
 }
 
 impl ScrubReport {
@@ -33,6 +35,7 @@ impl ScrubReport {
         self.bad_blocks += other.bad_blocks;
         self.shards_repaired += other.shards_repaired;
         self.volumes_unrecoverable += other.volumes_unrecoverable;
+        self.volumes_respread += other.volumes_respread;
     }
 }
 
@@ -44,6 +47,7 @@ pub struct ScrubTotals {
     pub bad_blocks: AtomicU64,
     pub shards_repaired: AtomicU64,
     pub volumes_unrecoverable: AtomicU64,
+    pub volumes_respread: AtomicU64,
 }
 
 impl ScrubTotals {
@@ -53,6 +57,7 @@ impl ScrubTotals {
         self.bad_blocks.fetch_add(r.bad_blocks, Ordering::Relaxed);
         self.shards_repaired.fetch_add(r.shards_repaired, Ordering::Relaxed);
         self.volumes_unrecoverable.fetch_add(r.volumes_unrecoverable, Ordering::Relaxed);
+        self.volumes_respread.fetch_add(r.volumes_respread, Ordering::Relaxed);
     }
 }
 
@@ -123,7 +128,7 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
     let mut sinks: Vec<(usize, ShardSink)> = Vec::new();
     for (shard, _) in damaged.iter().enumerate().filter(|(_, d)| **d) {
         let Some(disk) = v.disks.get(shard).and_then(|id| node.disk(*id)).filter(|d| !d.is_faulty()) else {
-            tracing::warn!(volume = %format!("{:016x}", v.id), shard, "shard's disk is faulty: left for relocation");
+            tracing::warn!(volume = %format!("{:016x}", v.id), shard, "shard's disk is faulty: the volume is written elsewhere once the tier has room");
             continue;
         };
         let header = ShardHeader::of(&v, shard);

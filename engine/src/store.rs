@@ -200,11 +200,22 @@ impl Store {
                 };
                 let Some((last, _)) = batch.last() else { break };
                 after = Some(last.clone());
-                for (_, record) in &batch {
+                for (raw_key, record) in &batch {
+                    let mut respread = false;
                     for segment in &record.segments {
                         if let Some(vref) = segment.body.volume() {
                             let r = scrub_volume(&self.node, vref, segment.size, &mut throttle).await;
                             report.add(&r);
+                            respread |= crate::mover::needs_respread(&self.node, vref);
+                        }
+                    }
+                    let Some((bucket, key)) = stratum_meta::split_object_key(raw_key) else { continue };
+                    if respread {
+                        match self.respread(&bucket, &key, record).await {
+                            Ok(n) => report.volumes_respread += n,
+                            Err(e) => {
+                                tracing::warn!(bucket, key, error = %e, "could not re-spread the object's shards")
+                            }
                         }
                     }
                 }
@@ -398,6 +409,44 @@ impl Store {
                 }
             }
         }
+        self.replace_body(bucket, key, record, copies).await
+    }
+
+    /// Writes again, in their own tier and placed afresh, the volumes of an
+    /// object that share a disk or sit on a faulty one. Returns how many.
+    async fn respread(self: &Rc<Self>, bucket: &str, key: &str, record: &ObjectRecord) -> Result<u64> {
+        let mut copies = Vec::with_capacity(record.segments.len());
+        let mut rewritten = 0;
+        for segment in &record.segments {
+            let copy = match segment.body.volume() {
+                Some(vref) if crate::mover::needs_respread(&self.node, vref) => {
+                    let tier = Tier::from_code(vref.tier).ok_or(EngineError::InsufficientDisks)?;
+                    rewritten += 1;
+                    crate::mover::rewrite_segment(&self.node, self.core as u16, segment, tier).await
+                }
+                _ => Ok(segment.clone()),
+            };
+            match copy {
+                Ok(copy) => copies.push(copy),
+                Err(e) => {
+                    crate::mover::drop_copies(&self.node, &fresh(&record.segments, &copies));
+                    return Err(e);
+                }
+            }
+        }
+        self.replace_body(bucket, key, record.clone(), copies).await?;
+        Ok(rewritten)
+    }
+
+    /// Switches an object's segments to `copies` if it still has the ones
+    /// they were copied from; the copies are dropped otherwise.
+    async fn replace_body(
+        self: &Rc<Self>,
+        bucket: &str,
+        key: &str,
+        record: ObjectRecord,
+        copies: Vec<Segment>,
+    ) -> Result<ObjectRecord> {
         if copies == record.segments {
             return Ok(record);
         }

@@ -223,3 +223,61 @@ fn freed_files_are_overwritten_in_place_and_cut_to_length() {
         })
     });
 }
+
+#[test]
+fn volumes_placed_while_a_disk_was_faulty_are_spread_again_once_it_is_back() {
+    run(|root| {
+        Box::pin(async move {
+            let sim = SimDisk::new();
+            let (node, store) = open(&root, &sim).await;
+            let mut rng = StdRng::seed_from_u64(21);
+            // Disk 2 is marked faulty: 2+1 volumes go to the other two disks,
+            // one of them holding two shards.
+            node.disks().nth(2).expect("disk 2").mark_faulty("test");
+            let mut objects = Vec::new();
+            for i in 0..12 {
+                let mut body = vec![0u8; rng.gen_range(5000..300_000)];
+                rng.fill(&mut body[..]);
+                put(&store, &format!("o{i}"), &body).await.expect("put with a disk out");
+                objects.push((format!("o{i}"), body));
+            }
+            let doubled = |rec: &stratum_engine::ObjectRecord| {
+                let SegmentBody::Volume(v) = &rec.segments[0].body else { panic!("inline") };
+                let mut d = v.disks.clone();
+                d.sort_unstable();
+                d.dedup();
+                d.len() < v.disks.len()
+            };
+            for (key, _) in &objects {
+                assert!(doubled(&store.head_object(BUCKET, key).await.expect("head")), "{key}");
+            }
+            // While the disk is still out, there is nowhere better: nothing moves.
+            assert_eq!(store.scrub_all().await.expect("scrub").volumes_respread, 0);
+
+            // The disk is back: a scrub writes every volume again, one shard per disk.
+            node.disks().for_each(|d| {
+                d.probe();
+            });
+            let report = store.scrub_all().await.expect("scrub");
+            assert_eq!(report.volumes_respread, objects.len() as u64, "{report:?}");
+            for (key, body) in &objects {
+                assert!(!doubled(&store.head_object(BUCKET, key).await.expect("head")), "{key}");
+                assert_eq!(&get(&store, key).await.expect("read"), body, "{key}");
+            }
+            assert_eq!(store.scrub_all().await.expect("scrub").volumes_respread, 0, "spread once only");
+            // What it bought: any one disk can now go.
+            for (n, disk) in node.disks().enumerate() {
+                sim.break_path(&disk.path);
+                for (key, body) in &objects {
+                    assert_eq!(
+                        &get(&store, key).await.expect("read around a lost disk"),
+                        body,
+                        "{key} without disk {n}"
+                    );
+                }
+                sim.mend_path(&disk.path);
+                disk.probe();
+            }
+        })
+    });
+}

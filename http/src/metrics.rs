@@ -137,6 +137,7 @@ fn engine_metrics(out: &mut String, node: &Node) {
     counter(out, "stratum_scrub_bytes_checked_total", read(&s.bytes_checked));
     counter(out, "stratum_scrub_bad_blocks_total", read(&s.bad_blocks));
     counter(out, "stratum_scrub_shards_repaired_total", read(&s.shards_repaired));
+    counter(out, "stratum_scrub_volumes_respread_total", read(&s.volumes_respread));
     out.push_str("# TYPE stratum_disk_bytes gauge\n# TYPE stratum_disk_faulty gauge\n# TYPE stratum_disk_full gauge\n");
     for disk in node.disks() {
         let labels = format!("disk=\"{}\",tier=\"{}\"", disk.id, disk.tier.name());

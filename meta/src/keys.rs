@@ -51,6 +51,14 @@ pub(crate) fn object_key(bucket: &str, key: &str) -> Vec<u8> {
     out
 }
 
+/// Splits an object key as scanned (`bucket \0 key`) into bucket and key.
+pub fn split_object_key(raw: &[u8]) -> Option<(String, String)> {
+    let nul = raw.iter().position(|b| *b == 0)?;
+    let bucket = std::str::from_utf8(&raw[..nul]).ok()?;
+    let key = std::str::from_utf8(&raw[nul + 1..]).ok()?;
+    Some((bucket.to_owned(), key.to_owned()))
+}
+
 pub(crate) fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
     let mut out = object_key(bucket, key);
     out.push(0);

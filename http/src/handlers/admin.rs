@@ -56,6 +56,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
                 "bad_blocks": report.bad_blocks,
                 "shards_repaired": report.shards_repaired,
                 "volumes_unrecoverable": report.volumes_unrecoverable,
+                "volumes_respread": report.volumes_respread,
             })))
         }
         _ => Err(S3Error::new("NoSuchAdminCommand", 404, "No such admin command.")),
@@ -123,6 +124,7 @@ fn stats(ctx: &Ctx) -> serde_json::Value {
             "bad_blocks": read(&s.bad_blocks),
             "shards_repaired": read(&s.shards_repaired),
             "volumes_unrecoverable": read(&s.volumes_unrecoverable),
+            "volumes_respread": read(&s.volumes_respread),
         },
     })
 }
