@@ -67,6 +67,10 @@ pub struct PolicyConfig {
     /// the rate stops holding its rank: past it, each further expected
     /// read makes it e times less likely the object is still read so.
     pub silence_missed_reads: f64,
+    /// Accesses an object needs before its lifetime rate may promote it by
+    /// frequency: with fewer, an object read once or twice just after its
+    /// write looks like a crowd.
+    pub lifetime_min_reads: u32,
     /// Where new objects of each content class start.
     pub content: ContentDefaults,
 }
@@ -144,6 +148,9 @@ impl Default for PolicyConfig {
             // Measured on the bench traces: 3 gave video +0.4 points and
             // zipf -0.3; 6 keeps both.
             silence_missed_reads: 6.0,
+            // Measured on mixed: from the first read, new objects moved
+            // 1.48x LRU's bytes; from the fourth, 0.87x.
+            lifetime_min_reads: 4,
             content: ContentDefaults::default(),
         }
     }

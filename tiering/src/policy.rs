@@ -79,7 +79,7 @@ impl Policy {
         // not promoted on its old rate, or the two rules would trade it back
         // and forth, each time a move.
         let fresh = obj.stats.idle_ms(now_ms) < self.cfg.decay_after_ms;
-        if let Some(promotion) = self.promotion(current, s).filter(|_| fresh) {
+        if let Some(promotion) = self.promotion(current, obj.stats.reads(), s).filter(|_| fresh) {
             return promotion;
         }
         if let Some(done) = self.read_back_done(obj, current, now_ms, s) {
@@ -105,11 +105,16 @@ impl Policy {
     }
 
     /// Frequency and time of day both promote; the warmer wins, frequency on
-    /// a tie (it is the stronger evidence).
-    fn promotion(&self, current: Tier, s: &Scores) -> Option<(Tier, Rule)> {
-        let by_rate = if s.slow_rate_per_hour >= self.cfg.hot_min_rate_per_hour {
+    /// a tie (it is the stronger evidence). Frequency goes by the usual
+    /// rate: the slow average, or the lifetime rate times the odds the
+    /// object is still read so, once that rests on `lifetime_min_reads`.
+    fn promotion(&self, current: Tier, reads: u32, s: &Scores) -> Option<(Tier, Rule)> {
+        let lifetime =
+            if reads >= self.cfg.lifetime_min_reads { s.lifetime_rate_per_hour * s.still_read_odds } else { 0.0 };
+        let usual = s.slow_rate_per_hour.max(lifetime);
+        let by_rate = if usual >= self.cfg.hot_min_rate_per_hour {
             Some(Tier::Hot)
-        } else if s.slow_rate_per_hour >= self.cfg.warm_min_rate_per_hour {
+        } else if usual >= self.cfg.warm_min_rate_per_hour {
             Some(Tier::Warm)
         } else {
             None
@@ -710,6 +715,27 @@ mod tests {
         // Never read: no lifetime rate.
         let never = AccessStats::new(ContentClass::Other, 0);
         assert_eq!(p.lifetime_rank(&never, MIB, t).get(), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn frequency_promotes_by_the_lifetime_rate_once_it_rests_on_enough_reads() {
+        let cfg =
+            PolicyConfig { hot_min_rate_per_hour: 0.08, time_of_day_min_reads: u16::MAX, ..PolicyConfig::default() };
+        let p = Policy::new(cfg.clone(), 0).unwrap();
+        // Read every ten hours for three weeks (0.1 an hour), then once
+        // more after a quiet 40 hours: its one-day average is under hot's
+        // minimum, its lifetime rate is not.
+        let mut o = Obj::new(Tier::Warm);
+        o.read_every(&p, 0, 3 * WEEK_MS, 10 * MS_PER_HOUR);
+        let now = o.stats.last_access_ms() + 40 * MS_PER_HOUR;
+        o.read(&p, now);
+        let d = o.decide(&p, now);
+        assert_eq!((d.tier, d.reason.rule), (Tier::Hot, Rule::Frequency), "{d}");
+        assert!(d.reason.scores.slow_rate_per_hour < 0.08, "{d}");
+        assert!(d.reason.scores.lifetime_rate_per_hour >= 0.08, "{d}");
+        // Resting on too few reads, the lifetime rate does not promote.
+        let few = Policy::new(PolicyConfig { lifetime_min_reads: 1000, ..cfg }, 0).unwrap();
+        assert_ne!(o.decide(&few, now).reason.rule, Rule::Frequency);
     }
 
     #[test]
