@@ -13,6 +13,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -272,6 +273,44 @@ where
 }
 
 /// The SigV4 signing key: HMAC chain over date, region, service, "aws4_request".
+/// The last signing key derived on this thread, with what it was derived
+/// from. A key changes once a day per credential and region, so nearly
+/// every request reuses it: four HMACs fewer per request.
+struct LastKey {
+    secret_key: String,
+    date: String,
+    region: String,
+    service: String,
+    key: [u8; 32],
+}
+
+thread_local! {
+    static LAST_KEY: RefCell<Option<LastKey>> = const { RefCell::new(None) };
+}
+
+/// [`signing_key`], remembered per thread.
+pub fn cached_signing_key(secret_key: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    LAST_KEY.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(k) if k.secret_key == secret_key && k.date == date && k.region == region && k.service == service => {
+                k.key
+            }
+            _ => {
+                let key = signing_key(secret_key, date, region, service);
+                *last = Some(LastKey {
+                    secret_key: secret_key.to_owned(),
+                    date: date.to_owned(),
+                    region: region.to_owned(),
+                    service: service.to_owned(),
+                    key,
+                });
+                key
+            }
+        }
+    })
+}
+
 pub fn signing_key(secret_key: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_date = hmac_sha256(format!("AWS4{secret_key}").as_bytes(), date.as_bytes());
     let k_region = hmac_sha256(&k_date, region.as_bytes());
@@ -754,7 +793,7 @@ impl SignatureCheck<'_> {
 
     /// Checks `provided` (hex); returns the signing key for the chunk signer.
     fn verify(&self, secret_key: &str, provided: &str) -> Result<[u8; 32], AuthError> {
-        let key = signing_key(secret_key, self.credential.date, self.credential.region, self.credential.service);
+        let key = cached_signing_key(secret_key, self.credential.date, self.credential.region, self.credential.service);
         let mut matched = false;
         for (uri, query) in self.candidates() {
             let string_to_sign = self.string_to_sign(&uri, &query);
@@ -1235,6 +1274,26 @@ mod tests {
             assert!(!message.is_empty(), "{case}");
         }
         assert_eq!(AuthError::Malformed(String::new()).s3_code(), "AuthorizationHeaderMalformed");
+    }
+
+    #[test]
+    fn the_cached_signing_key_follows_every_input() {
+        let inputs = [
+            (SK, "20130524", "us-east-1", "s3"),
+            (SK, "20130524", "us-east-1", "s3"),
+            (SK, "20130525", "us-east-1", "s3"),
+            (SK, "20130525", "eu-west-3", "s3"),
+            ("other-secret", "20130525", "eu-west-3", "s3"),
+            ("other-secret", "20130525", "eu-west-3", "sts"),
+            (SK, "20130524", "us-east-1", "s3"),
+        ];
+        for (secret, date, region, service) in inputs {
+            assert_eq!(
+                cached_signing_key(secret, date, region, service),
+                signing_key(secret, date, region, service),
+                "{secret} {date} {region} {service}"
+            );
+        }
     }
 
     #[test]
