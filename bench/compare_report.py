@@ -260,6 +260,7 @@ def main():
     p.add_argument("work")
     for flag in ("--commit", "--dirty", "--cores", "--server-cpus", "--client-cpus", "--duration", "--rounds", "--peer-version"):
         p.add_argument(flag, required=True)
+    p.add_argument("--warmup", default="a")
     args = p.parse_args()
     runs = load_runs(args.work)
     limits = load_limits(args.work)
@@ -279,7 +280,7 @@ def main():
 Run by `bench/compare.sh` on {time.strftime('%Y-%m-%d %H:%M %Z')}: commit `{args.commit}`{dirty}.
 Machine: {cpu_model()}, {os.cpu_count()} CPUs, Linux {platform.release()}. Both servers pinned to CPU {args.server_cpus}
 (Stratum `--cores {args.cores}`), the generator (`stratum-bench`) to CPU {args.client_cpus}. Each job: {args.rounds} rounds
-of {args.duration} measured after a warm-up, alternating {A}, {B}, {A}, {B}; figures are the means of the rounds.
+of {args.duration} measured after {args.warmup} warm-up, alternating {A}, {B}, {A}, {B}; figures are the means of the rounds.
 Load average before: `{load_before}`; after: `{load_after}` (other engineers' builds and tests share this
 machine: read the figures as side-by-side ratios, not absolutes).
 
