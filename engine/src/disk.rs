@@ -121,8 +121,7 @@ impl Disk {
         }
     }
 
-    /// Unlinks every kept file: the disk is full and needs the room, or
-    /// was replaced and they are gone.
+    /// Unlinks every kept file: the disk is full and needs the room.
     pub fn drop_free(&self) {
         let taken: Vec<PathBuf> = match self.free.lock() {
             Ok(mut free) => free.drain().flat_map(|(_, s)| s.files).map(|(f, _)| f.path).collect(),
