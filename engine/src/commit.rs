@@ -79,12 +79,10 @@ impl Committer {
                 let _ = waiter.send(Err(EngineError::NoSuchBucket));
             }
             if batch.is_empty() {
+                // Nothing was awaited since the queue was taken: it is still empty.
                 open_barriers(barriers);
-                if self.queue.borrow().is_empty() {
-                    self.running.set(false);
-                    return;
-                }
-                continue;
+                self.running.set(false);
+                return;
             }
             let (ops, waiters): (Vec<Op>, Vec<Waiter>) = batch.into_iter().unzip();
             if let Err(e) = self.node.io().before_metadata_commit() {
