@@ -1,5 +1,7 @@
 //! The Range header of a GET: `bytes=a-b`, `bytes=a-`, `bytes=-n`.
 
+use crate::request::parse_decimal;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeSpec {
     /// `bytes=first-` or `bytes=first-last` (inclusive).
@@ -18,10 +20,11 @@ pub fn parse(header: &str) -> Option<RangeSpec> {
     let (first, last) = spec.split_once('-')?;
     let (first, last) = (first.trim(), last.trim());
     if first.is_empty() {
-        return last.parse().ok().map(RangeSpec::Suffix);
+        return parse_decimal(last).map(RangeSpec::Suffix);
     }
-    let first: u64 = first.parse().ok()?;
-    let last = if last.is_empty() { None } else { Some(last.parse::<u64>().ok()?) };
+    // Digits only: `+5` is not a byte position (RFC 9110).
+    let first = parse_decimal(first)?;
+    let last = if last.is_empty() { None } else { Some(parse_decimal(last)?) };
     if last.is_some_and(|l| l < first) {
         return None;
     }
@@ -58,6 +61,9 @@ mod tests {
         assert_eq!(parse("items=0-1"), None);
         assert_eq!(parse("bytes=a-b"), None);
         assert_eq!(parse("bytes=-"), None);
+        assert_eq!(parse("bytes=+5-9"), None);
+        assert_eq!(parse("bytes=5-+9"), None);
+        assert_eq!(parse("bytes=-+5"), None);
     }
 
     #[test]

@@ -155,8 +155,8 @@ fn copy_source_range(value: &str, size: u64) -> Result<(u64, u64), S3Error> {
     let invalid =
         || S3Error::invalid_argument(format!("Range specified is not valid for source object of size: {size}"));
     let (first, last) = value.trim().strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(invalid)?;
-    let first: u64 = first.trim().parse().map_err(|_| invalid())?;
-    let last: u64 = last.trim().parse().map_err(|_| invalid())?;
+    let first = crate::request::parse_decimal(first).ok_or_else(invalid)?;
+    let last = crate::request::parse_decimal(last).ok_or_else(invalid)?;
     if first > last || last >= size {
         return Err(invalid());
     }
@@ -189,7 +189,7 @@ mod tests {
     fn copy_source_ranges() {
         assert_eq!(copy_source_range("bytes=0-9", 10).map_err(|e| e.code), Ok((0, 10)));
         assert_eq!(copy_source_range("bytes=5-5", 10).map_err(|e| e.code), Ok((5, 6)));
-        for bad in ["bytes=0-10", "bytes=5-4", "bytes=-5", "bytes=5-", "0-4", "bytes=a-b"] {
+        for bad in ["bytes=0-10", "bytes=5-4", "bytes=-5", "bytes=5-", "0-4", "bytes=a-b", "bytes=+1-4"] {
             assert_eq!(copy_source_range(bad, 10).map_err(|e| e.code), Err("InvalidArgument"), "{bad}");
         }
     }
