@@ -35,6 +35,15 @@ fn new_content_in(op: &Op) -> Option<&str> {
     }
 }
 
+/// Ops that add records: refused while the metadata disk is short of space.
+fn grows_metadata(op: &Op) -> bool {
+    matches!(op, Op::CreateBucket(_) | Op::PutObject { .. } | Op::CreateUpload { .. } | Op::PutPart { .. })
+}
+
+fn no_space() -> EngineError {
+    EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC))
+}
+
 impl Committer {
     pub fn new(partition: Arc<Partition>, node: Arc<crate::Node>) -> Rc<Self> {
         Rc::new(Self {
@@ -77,6 +86,14 @@ impl Committer {
                 .partition(|(op, _)| new_content_in(op).is_none_or(|b| self.node.takes_new_content(b)));
             for (_, waiter) in refused {
                 let _ = waiter.send(Err(EngineError::NoSuchBucket));
+            }
+            // Checked per group (one statvfs): between checks the store
+            // grows by at most a group's records.
+            let short = batch.iter().any(|(op, _)| grows_metadata(op)) && self.node.metadata_is_short();
+            let (batch, refused): (Vec<_>, Vec<_>) =
+                batch.into_iter().partition(|(op, _)| !(short && grows_metadata(op)));
+            for (_, waiter) in refused {
+                let _ = waiter.send(Err(no_space()));
             }
             if batch.is_empty() {
                 // Nothing was awaited since the queue was taken: it is still empty.

@@ -18,6 +18,11 @@ pub const READ_CHUNK_BYTES: u64 = 1024 * 1024;
 /// write, no shard files. It is also at most one stripe of any scheme.
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 
+/// Free space the metadata disk keeps for the metadata store, at most: an
+/// eighth of smaller filesystems. fjall refuses every write after one that
+/// met ENOSPC (until a restart), so new records and shards stop short of it.
+pub const METADATA_RESERVE_BYTES: u64 = 1 << 30;
+
 /// Default background scrub rate per core, and the pause before each pass.
 pub const SCRUB_BYTES_PER_SEC: u64 = 32 * 1024 * 1024;
 pub const SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);

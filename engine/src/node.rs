@@ -254,6 +254,20 @@ impl Node {
         self.multipart_expiry
     }
 
+    /// Whether the metadata disk is down to its reserve
+    /// (`METADATA_RESERVE_BYTES`). It then also counts as full, so shards
+    /// go to other disks and kept freed files are given back; it takes
+    /// shards again once `Disk::check_space` finds room.
+    pub fn metadata_is_short(&self) -> bool {
+        let Some(disk) = self.disks.values().find(|d| d.path == self.primary) else { return false };
+        let Some((total, free)) = disk.space() else { return false };
+        let short = free < crate::limits::METADATA_RESERVE_BYTES.min(total / 8);
+        if short {
+            disk.mark_full();
+        }
+        short
+    }
+
     pub fn disk(&self, id: u32) -> Option<&Arc<Disk>> {
         self.disks.get(&id)
     }

@@ -103,6 +103,13 @@ impl VolumeWriter {
     }
 
     async fn open_sinks(&mut self) -> Result<()> {
+        // Shards must not eat the metadata store's reserve; the check marks
+        // that disk full, so the next volume is placed around it.
+        let on_metadata_disk =
+            self.vref.disks.iter().any(|d| self.node.disk(*d).is_some_and(|d| d.path == self.node.data_dir()));
+        if on_metadata_disk && self.node.metadata_is_short() {
+            return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
+        }
         let v = &self.vref;
         for (shard, disk_id) in v.disks.iter().enumerate() {
             let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();

@@ -103,3 +103,58 @@ def test_a_full_disk_of_two_takes_no_shards_and_writes_go_on(server_factory, sma
     c.put_object(Bucket="pair", Key="later", Body=data)
     assert small_id in srv.admin("object", "pair", "later")["segments"][0]["disks"]
     assert c.get_object(Bucket="pair", Key="later")["Body"].read() == data
+
+
+@pytest.mark.timeout(240)
+def test_metadata_full_refuses_puts_and_recovers(server_factory, small_fs: Path):
+    """Small bodies live in the metadata records. Filling the disk with them
+    must answer 507 like a full shard disk, never 500: the metadata store
+    refuses every write after one that met ENOSPC, until a restart. Every
+    acknowledged object stays readable, and once space is freed (large
+    objects deleted) PUTs work again without a restart."""
+    srv = server_factory.start(cores=1, data_dir=small_fs / "data")
+    c = srv.client()
+    c.create_bucket(Bucket="meta")
+    rnd = random.Random(11)
+    big = rnd.randbytes(1024 * 1024)
+    for i in range(24):
+        c.put_object(Bucket="meta", Key=f"big{i}", Body=big)
+    stored = {}
+    refused = None
+    deadline = time.monotonic() + 150
+    i = 0
+    while refused is None:
+        assert time.monotonic() < deadline, f"a 48 MiB disk took 24 MiB and {len(stored)} 32 KiB objects"
+        key = f"k{i:06d}"
+        body = rnd.randbytes(32 * 1024)
+        try:
+            c.put_object(Bucket="meta", Key=key, Body=body)
+            stored[key] = body
+        except ClientError as e:
+            refused = e.response
+        i += 1
+    assert refused["Error"]["Code"] == "InsufficientStorage", refused["Error"]
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 507
+    assert len(stored) > 100
+    with pytest.raises(ClientError) as large:
+        c.put_object(Bucket="meta", Key="large", Body=big)
+    assert large.value.response["Error"]["Code"] == "InsufficientStorage"
+    for key in rnd.sample(sorted(stored), 100):
+        assert c.get_object(Bucket="meta", Key=key)["Body"].read() == stored[key], key
+
+    for i in range(24):
+        c.delete_object(Bucket="meta", Key=f"big{i}")
+    deadline = time.monotonic() + 40  # freed volumes go after a 5 s grace
+    while True:
+        try:
+            c.put_object(Bucket="meta", Key="after", Body=b"x" * 3000)
+            c.put_object(Bucket="meta", Key="large", Body=big)
+            break
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
+            assert time.monotonic() < deadline, "PUTs did not come back after space was freed"
+            time.sleep(1)
+    assert c.get_object(Bucket="meta", Key="after")["Body"].read() == b"x" * 3000
+    assert c.get_object(Bucket="meta", Key="large")["Body"].read() == big
+    for key in rnd.sample(sorted(stored), 100):
+        assert c.get_object(Bucket="meta", Key=key)["Body"].read() == stored[key], key
