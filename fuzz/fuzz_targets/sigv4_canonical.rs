@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     let now = request_time(&headers, query);
-    let parts = RequestParts { method, raw_path: path, raw_query: query, headers: &headers };
+    let parts = RequestParts { method, raw_path: path, raw_query: query, headers: &headers, host_bucket: None };
     let Ok(verified) = verify(&parts, &creds, now) else { return };
     assert_eq!(verify(&parts, &creds, now).ok(), Some(verified.clone()), "verify is not deterministic");
     assert_eq!(verified.access_key, ACCESS_KEY);
@@ -141,7 +141,7 @@ fn sign_then_verify(method: &str, host: &str, target: &str, now: i64, creds: &[C
     }
     let mut headers = vec![("host".to_owned(), host.to_owned())];
     headers.extend(sign_request(method, host, path, query, &creds[0], "us-east-1", now));
-    let parts = RequestParts { method, raw_path: path, raw_query: query, headers: &headers };
+    let parts = RequestParts { method, raw_path: path, raw_query: query, headers: &headers, host_bucket: None };
     match verify(&parts, creds, now) {
         Ok(verified) => assert_eq!(verified.access_key, ACCESS_KEY),
         Err(e) => panic!("a request we signed did not verify: {e:?}"),

@@ -640,6 +640,7 @@ mod tests {
             raw_path: "/examplebucket/chunkObject.txt",
             raw_query: "",
             headers: &headers,
+            host_bucket: None,
         };
         let creds = [Credentials { access_key: "AKIAIOSFODNN7EXAMPLE".to_owned(), secret_key: SK.to_owned() }];
         let verified = sigv4::verify(&req, &creds, NOW).unwrap();

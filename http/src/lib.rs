@@ -31,6 +31,7 @@ mod request;
 mod response;
 mod router;
 mod server;
+pub mod sigv2;
 pub mod sigv4;
 pub mod xml;
 

@@ -139,7 +139,7 @@ pub fn frame_request(bytes: &[u8], domains: &[String]) -> Result<Option<FramedRe
 }
 
 /// The bucket named by a `Host: <bucket>.<domain>[:port]` header.
-fn virtual_host_bucket<'h>(head: &'h Head, domains: &[String]) -> Option<&'h str> {
+pub(crate) fn virtual_host_bucket<'h>(head: &'h Head, domains: &[String]) -> Option<&'h str> {
     let host = head.header("host")?.trim();
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,

@@ -242,6 +242,7 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<sigv4::Payload, S3Error> {
         raw_path: &req.raw_path,
         raw_query: &req.raw_query,
         headers: &req.head.headers,
+        host_bucket: crate::request::virtual_host_bucket(&req.head, &ctx.config.domains),
     };
     let now = crate::ctx::now_ms() / 1000;
     match sigv4::verify(&parts, &ctx.config.credentials, now) {

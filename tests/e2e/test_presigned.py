@@ -1,4 +1,4 @@
-"""Presigned (query-string SigV4) URLs, as boto3 and `aws s3 presign` make them."""
+"""Presigned URLs, as boto3 (SigV4) and `aws s3 presign` (SigV2 by default) make them."""
 
 import os
 import time
@@ -7,7 +7,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 
-from s3util import parse_error
+from botocore.exceptions import ClientError
+
+from s3util import make_client, parse_error
 
 
 def test_presigned_get_and_put(s3, bucket):
@@ -77,9 +79,54 @@ def test_presigned_wrong_secret(endpoint, bucket, s3):
     assert parse_error(r.content)["Code"] == "SignatureDoesNotMatch"
 
 
+def test_awscli_presign_sigv2_default(aws, s3, bucket):
+    """awscli 1.x presigns with SigV2 unless the profile asks for s3v4."""
+    s3.put_object(Bucket=bucket, Key="cli v2/ü+x", Body=b"signed the old way")
+    url = aws("s3", "presign", f"s3://{bucket}/cli v2/ü+x", "--expires-in", "120").stdout.strip()
+    assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url, url
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200 and r.content == b"signed the old way", (url, r.content[:500])
+    r = requests.get(url, headers={"Range": "bytes=4-9"}, timeout=30)
+    assert r.status_code == 206 and r.content == b"ed the"
+    # the method, the path and the expiry are signed
+    assert requests.head(url, timeout=30).status_code == 403
+    other = url.replace("/cli%20v2/", "/cli%20v3/")
+    r = requests.get(other, timeout=30)
+    assert r.status_code == 403 and parse_error(r.content)["Code"] == "SignatureDoesNotMatch"
+    r = requests.get(_with_query(url, Expires=str(int(time.time()) + 600)), timeout=30)
+    assert r.status_code == 403 and parse_error(r.content)["Code"] == "SignatureDoesNotMatch"
+    short = aws("s3", "presign", f"s3://{bucket}/cli v2/ü+x", "--expires-in", "1").stdout.strip()
+    time.sleep(2.5)
+    r = requests.get(short, timeout=30)
+    assert r.status_code == 403 and parse_error(r.content)["Code"] == "AccessDenied"
+
+
+def test_boto3_sigv2_header_auth(server, bucket):
+    """boto3 with signature_version "s3" signs `Authorization: AWS key:sig`."""
+    v2 = make_client(server.endpoint, server.access_key, server.secret_key, signature_version="s3")
+    data = os.urandom(100_000)
+    v2.put_object(Bucket=bucket, Key="v2/obj", Body=data, ContentType="application/x-test",
+                  Metadata={"who": "v2"})
+    got = v2.get_object(Bucket=bucket, Key="v2/obj")
+    assert got["Body"].read() == data and got["Metadata"] == {"who": "v2"}
+    assert [o["Key"] for o in v2.list_objects_v2(Bucket=bucket, Prefix="v2/")["Contents"]] == ["v2/obj"]
+    # sub-resources (?uploads, ?partNumber&uploadId) are part of what is signed
+    part = os.urandom(5 * 1024 * 1024)
+    up = v2.create_multipart_upload(Bucket=bucket, Key="v2/multi")["UploadId"]
+    etags = [v2.upload_part(Bucket=bucket, Key="v2/multi", UploadId=up, PartNumber=n, Body=part)["ETag"]
+             for n in (1, 2)]
+    v2.complete_multipart_upload(Bucket=bucket, Key="v2/multi", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), etags)]})
+    assert v2.get_object(Bucket=bucket, Key="v2/multi")["Body"].read() == part + part
+    v2.delete_object(Bucket=bucket, Key="v2/obj")
+    wrong = make_client(server.endpoint, server.access_key, "not-the-secret", signature_version="s3")
+    with pytest.raises(ClientError) as e:
+        wrong.get_object(Bucket=bucket, Key="v2/obj")
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
 def test_awscli_presign(aws, s3, bucket, tmp_path):
-    """awscli 1.x presigns with SigV2 unless the profile asks for s3v4; the
-    server speaks SigV4 only, so the profile here sets signature_version."""
+    """With signature_version = s3v4 in the profile, awscli presigns SigV4."""
     s3.put_object(Bucket=bucket, Key="cli", Body=b"from the cli")
     cfg = tmp_path / "presign-config"
     cfg.write_text("[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n"
