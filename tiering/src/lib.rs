@@ -6,7 +6,9 @@
 //! streaming, frequency, time of day, decay, hints, content defaults, a
 //! warm-up), per content class the share of new objects read back soon
 //! after their write ([`ReadBack`], which overrides the content default),
-//! and a capacity [`Budget`] that never plans more bytes into a tier than
+//! per content class how often objects silent for longer than usual were
+//! read again ([`Survival`], which decides whether a silent object's past
+//! reads still hold its place), and a capacity [`Budget`] that never plans more bytes into a tier than
 //! it holds and displaces the coldest first. Every decision carries its
 //! [`Reason`]: the rule, the scores and the inputs.
 //!
@@ -25,7 +27,7 @@
 //!     let now_ms = week_ms + i * 60_000; // a read a minute, after the warm-up
 //!     stats.record(Access { now_ms, offset: 0, length: 4096 }, policy.config());
 //! }
-//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold), read_back: None };
+//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold), read_back: None, read_again: None, survival: None };
 //! let decision = policy.decide(&view, week_ms + 3_600_000);
 //! assert_eq!(decision.tier, Tier::Hot);
 //! println!("{decision}"); // "hot by spike: rate …"
@@ -42,6 +44,7 @@ pub mod limits;
 pub mod policy;
 pub mod readback;
 pub mod stats;
+pub mod survival;
 pub mod tier;
 
 pub use budget::{Admission, Budget, Capacity, Mode, Move, Rank};
@@ -53,6 +56,7 @@ pub use hint::Hint;
 pub use policy::{ObjectView, Policy};
 pub use readback::ReadBack;
 pub use stats::{Access, AccessStats};
+pub use survival::{SilenceCurve, Silent, Survival};
 pub use tier::Tier;
 
 #[cfg(test)]

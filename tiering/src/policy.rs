@@ -2,7 +2,7 @@
 
 use crate::decision::{Inputs, Reason, Rule, Scores};
 use crate::limits::{HOURS_PER_DAY, MS_PER_HOUR};
-use crate::{AccessStats, Decision, Error, Hint, PolicyConfig, Rank, Tier};
+use crate::{AccessStats, Decision, Error, Hint, PolicyConfig, Rank, SilenceCurve, Silent, Tier};
 
 /// One object as the policy sees it. `tier` is `None` for an object being
 /// written, which gets a placement instead of a move.
@@ -15,6 +15,12 @@ pub struct ObjectView<'a> {
     /// For a new object: its class's read-back share
     /// ([`crate::ReadBack::share`]), `None` while unknown.
     pub read_back: Option<f64>,
+    /// For a new object: the share of its class's read-back bytes read
+    /// again soon after ([`crate::ReadBack::again_share`]).
+    pub read_again: Option<f64>,
+    /// Its class's learned odds of being read again after a silence
+    /// ([`crate::Survival::curve`]), `None` while unknown.
+    pub survival: Option<SilenceCurve>,
 }
 
 /// The policy: a validated config and the time the deployment started
@@ -141,7 +147,14 @@ impl Policy {
             && default != Tier::Hot
             && obj.read_back.is_some_and(|share| share >= self.cfg.read_back_min_share);
         let just_read_back = current == Tier::Hot && obj.stats.reads() == 1 && obj.stats.idle_ms(now_ms) == 0;
-        if !placed_by_read_back || !just_read_back || s.slow_rate_per_hour >= self.cfg.hot_min_rate_per_hour {
+        // A class whose read-back objects are read again soon keeps them:
+        // the read-back was the first of many.
+        let read_again = obj.read_again.is_some_and(|share| share >= self.cfg.read_back_min_share);
+        if !placed_by_read_back
+            || !just_read_back
+            || read_again
+            || s.slow_rate_per_hour >= self.cfg.hot_min_rate_per_hour
+        {
             return None;
         }
         let earned = if s.slow_rate_per_hour >= self.cfg.warm_min_rate_per_hour { Tier::Warm } else { Tier::Cold };
@@ -181,18 +194,27 @@ impl Policy {
         self.rank_as_of(stats, size_bytes, stats.last_access_ms())
     }
 
-    /// The rank at `now_ms`: the larger of [`Policy::rank`] (lifted for an
-    /// object younger than its slow average's span: its rate is its reads
-    /// over its age) and the rank of its lifetime rate while its silence
-    /// is usual ([`Policy::lifetime_rank`]), plus log2 of how much more
-    /// (or less) than on average the object is read in the hours from now
-    /// (at most 8 times either way), once its time-of-day profile is
-    /// trusted. An office document then outranks an evening video at noon
-    /// and the other way round at night. It changes with the hour, so a
-    /// caller that keeps ranks (the budget) refreshes them hourly.
-    pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
-        let recent = self.rank(stats, size_bytes).get() + self.young_lift_log2(stats, now_ms);
-        let base = recent.max(self.lifetime_rank(stats, size_bytes, now_ms).get());
+    /// The rank at `now_ms`: the larger of its recent rate's
+    /// ([`Policy::recent_rank`]) and its lifetime rate's
+    /// ([`Policy::lifetime_rank`]), plus log2 of how much more (or less)
+    /// than on average the object is read in the hours from now (at most 8
+    /// times either way), once its time-of-day profile is trusted. An
+    /// office document then outranks an evening video at noon and the
+    /// other way round at night. It changes with the hour, so a caller
+    /// that keeps ranks (the budget) refreshes them hourly.
+    ///
+    /// `survival` is the object's class's learned [`SilenceCurve`]: where
+    /// silent objects of the class are mostly done (a catalogue whose
+    /// popular slots go to new content), a silent object's recent reads
+    /// hold its place only at the odds that it is still read; where they
+    /// only pause (titles between viewers) the curve says so and costs
+    /// nothing.
+    pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64, survival: Option<&SilenceCurve>) -> Rank {
+        let mut recent = self.recent_rank(stats, size_bytes, now_ms).get();
+        if let Some(curve) = survival.filter(|_| stats.reads() >= self.cfg.lifetime_min_reads) {
+            recent += curve.odds(self.silence_missed(stats, now_ms)).log2();
+        }
+        let base = recent.max(self.lifetime_rank(stats, size_bytes, now_ms, survival).get());
         let Some(share) = self.hours_share(stats, now_ms, 0) else {
             return Rank::new(base);
         };
@@ -205,19 +227,24 @@ impl Policy {
         Rank::new(base + lift_log2)
     }
 
-    /// The rank of an object's lifetime rate (its reads over its age plus
-    /// `young_prior_ms`), times the odds that it is still read at that
-    /// rate after its current silence: 1 while the silence is usual, then
-    /// e times smaller for each read the rate expected beyond
-    /// `silence_missed_reads`. A steady object read every ten hours keeps
-    /// its place through a quiet day, which a one-day average does not
-    /// let it; an object that stops is no longer held by its past.
-    /// Negative infinity for an object never read.
-    pub fn lifetime_rank(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
-        let (rate, odds) = self.lifetime(stats, now_ms);
+    /// The rank of an object's lifetime rate ([`Policy::lifetime_rate_per_hour`]),
+    /// times the odds that it is still read at that rate after its current
+    /// silence ([`Policy::still_read_odds`]). A steady object read every
+    /// ten hours keeps its place through a quiet day, which a one-day
+    /// average does not let it; an object that stops is no longer held by
+    /// its past. Negative infinity for an object never read.
+    pub fn lifetime_rank(
+        &self,
+        stats: &AccessStats,
+        size_bytes: u64,
+        now_ms: u64,
+        survival: Option<&SilenceCurve>,
+    ) -> Rank {
+        let rate = self.lifetime_rate_per_hour(stats, now_ms);
         if rate <= 0.0 {
             return Rank::new(f64::NEG_INFINITY);
         }
+        let odds = self.still_read_odds(stats, now_ms, survival);
         let hl_ms = self.cfg.ema_slow_half_life_ms as f64;
         // The slow average's count of a steady `rate`, in the rank's frame.
         let count = rate * hl_ms / (std::f64::consts::LN_2 * MS_PER_HOUR as f64);
@@ -225,17 +252,73 @@ impl Policy {
         Rank::new(value + now_ms as f64 / hl_ms)
     }
 
-    /// The lifetime rate at `now_ms` (accesses per hour) and the odds, in
-    /// (0, 1], that the object is still read at it. O(1).
-    fn lifetime(&self, stats: &AccessStats, now_ms: u64) -> (f64, f64) {
-        let reads = f64::from(stats.reads());
-        let hour = MS_PER_HOUR as f64;
+    /// Reads over age at `now_ms` (accesses per hour), the age counted with
+    /// `young_prior_ms` and the rate prior's `rate_prior_ms`: the latter is
+    /// time the object is imagined to have spent unread, so a rate resting
+    /// on a short life is taken as lower than it looks. Most objects of a
+    /// popularity curve are its tail: one that looks busy for a day is more
+    /// likely a tail object in luck than a head object. O(1).
+    pub fn lifetime_rate_per_hour(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        let span_ms = now_ms
+            .max(stats.last_access_ms())
+            .saturating_sub(stats.created_ms())
+            .saturating_add(self.cfg.young_prior_ms)
+            .saturating_add(self.cfg.rate_prior_ms);
+        f64::from(stats.reads()) * MS_PER_HOUR as f64 / span_ms as f64
+    }
+
+    /// The odds, in (0, 1], that the object is still read at its lifetime
+    /// rate after its current silence: 1 while the silence is usual, then
+    /// e times smaller for each read the rate expected beyond
+    /// `silence_missed_reads`; and no more than its class's learned odds
+    /// that it is read again at all, once there is a curve.
+    pub fn still_read_odds(&self, stats: &AccessStats, now_ms: u64, survival: Option<&SilenceCurve>) -> f64 {
+        let missed = self.silence_missed(stats, now_ms);
+        let same_rate = 1.0 / (1.0 + (missed - self.cfg.silence_missed_reads).exp());
+        match survival.filter(|_| stats.reads() >= self.cfg.lifetime_min_reads) {
+            Some(curve) => same_rate.min(curve.odds(missed)),
+            None => same_rate,
+        }
+    }
+
+    /// The object's silence at `now_ms` as [`crate::Survival`] counts it,
+    /// given when the previous sweep ran.
+    pub fn silent(&self, stats: &AccessStats, swept_ms: u64, now_ms: u64) -> Silent {
+        let before = self.silence_missed(stats, swept_ms.max(stats.last_access_ms()));
+        let missed = (before, self.silence_missed(stats, now_ms));
+        Silent { reads: stats.reads(), missed, weight: self.rate_at_last_read(stats) }
+    }
+
+    /// Reads over age as of the last read, without the rate prior: the
+    /// rate a silence is measured against.
+    fn rate_at_last_read(&self, stats: &AccessStats) -> f64 {
         let age_ms = stats.last_access_ms().saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
-        let silence_ms = stats.idle_ms(now_ms);
-        let rate_at_last = reads * hour / age_ms as f64;
-        let missed = rate_at_last * silence_ms as f64 / hour;
-        let odds = 1.0 / (1.0 + (missed - self.cfg.silence_missed_reads).exp());
-        (reads * hour / age_ms.saturating_add(silence_ms) as f64, odds)
+        f64::from(stats.reads()) * MS_PER_HOUR as f64 / age_ms as f64
+    }
+
+    /// Reads the object's rate as of its last read expected during its
+    /// current silence. O(1).
+    pub fn silence_missed(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        self.rate_at_last_read(stats) * stats.idle_ms(now_ms) as f64 / MS_PER_HOUR as f64
+    }
+
+    /// The rank of the slow average's rate at `now_ms`: [`Policy::rank`],
+    /// lifted while the object is younger than the average's span (its
+    /// rate is its reads over its age), and lowered by the rate prior: the
+    /// average's window (about 1.44 half-lives, less while young) is
+    /// stretched by `rate_prior_ms` of imagined silence. A tail object
+    /// read three times in a day is then not taken for a steady three a
+    /// day, while a lifetime rate resting on weeks barely moves.
+    pub fn recent_rank(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64) -> Rank {
+        let plain = self.rank(stats, size_bytes).get() + self.young_lift_log2(stats, now_ms);
+        if stats.reads() == 0 {
+            return Rank::new(plain);
+        }
+        let hl_ms = self.cfg.ema_slow_half_life_ms as f64;
+        let age_ms = now_ms.saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
+        let window_ms = hl_ms / std::f64::consts::LN_2 * (1.0 - (-(age_ms as f64) / hl_ms).exp2());
+        let prior_ms = self.cfg.rate_prior_ms as f64;
+        Rank::new(plain + (window_ms / (window_ms + prior_ms)).log2())
     }
 
     /// log2 of how much a young object's slow average undercounts its
@@ -304,7 +387,9 @@ impl Policy {
     fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
         let (fast, slow) =
             (obj.stats.fast_rate_per_hour(now_ms, &self.cfg), obj.stats.slow_rate_per_hour(now_ms, &self.cfg));
-        let (lifetime_rate_per_hour, still_read_odds) = self.lifetime(obj.stats, now_ms);
+        let survival = obj.survival.as_ref();
+        let lifetime_rate_per_hour = self.lifetime_rate_per_hour(obj.stats, now_ms);
+        let still_read_odds = self.still_read_odds(obj.stats, now_ms, survival);
         Scores {
             fast_rate_per_hour: fast,
             slow_rate_per_hour: slow,
@@ -313,7 +398,7 @@ impl Policy {
             spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
             time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
-            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms).max(self.read_back_rank(obj, now_ms)).get(),
+            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms, survival).max(self.read_back_rank(obj, now_ms)).get(),
             read_back_share: obj.read_back.unwrap_or(0.0),
         }
     }
@@ -389,6 +474,8 @@ mod tests {
                 hint: self.hint,
                 tier: Some(self.tier),
                 read_back: None,
+                read_again: None,
+                survival: None,
             };
             p.decide(&view, now_ms)
         }
@@ -396,6 +483,11 @@ mod tests {
 
     fn policy() -> Policy {
         Policy::new(PolicyConfig::default(), 0).unwrap()
+    }
+
+    /// Without the rate prior: for tests of what the other terms do alone.
+    fn policy_without_prior() -> Policy {
+        Policy::new(PolicyConfig { rate_prior_ms: 0, ..PolicyConfig::default() }, 0).unwrap()
     }
 
     /// An object in `tier` read once, two weeks in, and when.
@@ -553,15 +645,16 @@ mod tests {
         // Same reads a day; at noon the office object ranks first, at
         // eight in the evening the other.
         let day8 = 8 * MS_PER_DAY;
-        let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR);
+        let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR, None);
         assert!(rank(&office, 12) > rank(&evening, 12));
         assert!(rank(&evening, 20) > rank(&office, 20));
         // Without a rhythm the rank is the plain one (for an object old
         // enough that its age does not lift it).
+        let p = policy_without_prior();
         let mut flat = Obj::new(Tier::Hot);
         flat.read_every(&p, WEEK_MS, WEEK_MS + 2 * MS_PER_DAY, MS_PER_HOUR);
         let now = WEEK_MS + 2 * MS_PER_DAY;
-        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, now));
+        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, now, None));
         assert!((plain.get() - at.get()).abs() < 0.2, "{plain:?} {at:?}");
     }
 
@@ -616,7 +709,15 @@ mod tests {
         let p = policy();
         let place = |content, hint| {
             let stats = AccessStats::new(content, 0);
-            let view = ObjectView { stats: &stats, size_bytes: MIB, hint, tier: None, read_back: None };
+            let view = ObjectView {
+                stats: &stats,
+                size_bytes: MIB,
+                hint,
+                tier: None,
+                read_back: None,
+                read_again: None,
+                survival: None,
+            };
             let d = p.decide(&view, 0);
             (d.tier, d.reason.rule)
         };
@@ -635,7 +736,15 @@ mod tests {
         let place = |rb: &ReadBack, now_ms| {
             let stats = AccessStats::new(ContentClass::Backup, now_ms);
             let read_back = rb.share(ContentClass::Backup, now_ms, cfg);
-            let view = ObjectView { stats: &stats, size_bytes: MIB, hint: Hint::Auto, tier: None, read_back };
+            let view = ObjectView {
+                stats: &stats,
+                size_bytes: MIB,
+                hint: Hint::Auto,
+                tier: None,
+                read_back,
+                read_again: None,
+                survival: None,
+            };
             p.decide(&view, now_ms)
         };
         // Two backups a night, each verified 40 minutes after its write:
@@ -658,13 +767,21 @@ mod tests {
         // A hint still wins over the evidence.
         let stats = AccessStats::new(ContentClass::Backup, WEEK_MS);
         let read_back = rb.share(ContentClass::Backup, WEEK_MS, cfg);
-        let view = ObjectView { stats: &stats, size_bytes: MIB, hint: Hint::Prefer(Tier::Cold), tier: None, read_back };
+        let view = ObjectView {
+            stats: &stats,
+            size_bytes: MIB,
+            hint: Hint::Prefer(Tier::Cold),
+            tier: None,
+            read_back,
+            read_again: None,
+            survival: None,
+        };
         assert_eq!(p.decide(&view, WEEK_MS).reason.rule, Rule::Hint);
     }
 
     #[test]
     fn a_young_object_is_ranked_by_its_reads_over_its_age() {
-        let p = policy();
+        let p = policy_without_prior();
         let t = 2 * WEEK_MS;
         // Both read four times in the last two hours; one was written two
         // hours ago, the other has been there (unread) for two weeks.
@@ -673,7 +790,7 @@ mod tests {
         let mut old = Obj::new(Tier::Warm);
         young.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
         old.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
-        let (y, o) = (p.rank_at(&young.stats, MIB, t).get(), p.rank_at(&old.stats, MIB, t).get());
+        let (y, o) = (p.rank_at(&young.stats, MIB, t, None).get(), p.rank_at(&old.stats, MIB, t, None).get());
         // Two reads an hour over two hours (plus the hour's prior): about
         // 0.09 of a day's count gathered, a lift of 3.5.
         assert!((y - o - 3.5).abs() < 0.1, "{y} {o}");
@@ -682,13 +799,13 @@ mod tests {
         assert!((0.0..0.01).contains(&lift), "{lift}");
         // A never-read object gets no lift: nothing to count.
         let never = AccessStats::new(ContentClass::Other, t);
-        assert_eq!(p.rank_at(&never, MIB, t + 60_000), p.rank(&never, MIB));
+        assert_eq!(p.rank_at(&never, MIB, t + 60_000, None), p.rank(&never, MIB));
     }
 
     #[test]
     fn a_steady_object_keeps_its_lifetime_rank_through_a_quiet_day_but_not_a_silence() {
-        // No time-of-day lift, to compare the rates alone.
-        let cfg = PolicyConfig { time_of_day_min_reads: u16::MAX, ..PolicyConfig::default() };
+        // No time-of-day lift nor rate prior, to compare the rates alone.
+        let cfg = PolicyConfig { time_of_day_min_reads: u16::MAX, rate_prior_ms: 0, ..PolicyConfig::default() };
         let p = Policy::new(cfg, 0).unwrap();
         // Read every ten hours for three weeks, then a quiet 30 hours.
         let t = 3 * WEEK_MS;
@@ -701,7 +818,7 @@ mod tests {
         // By the one-day average the burst is ahead; by what each usually
         // does, the steady one is.
         assert!(p.rank(&steady.stats, MIB) < p.rank(&burst.stats, MIB));
-        assert!(p.rank_at(&steady.stats, MIB, now) > p.rank_at(&burst.stats, MIB, now));
+        assert!(p.rank_at(&steady.stats, MIB, now, None) > p.rank_at(&burst.stats, MIB, now, None));
         let d = steady.decide(&p, now);
         assert!((d.reason.scores.lifetime_rate_per_hour - 0.1).abs() < 0.01, "{d}");
         assert!(d.reason.scores.still_read_odds > 0.95, "{d}");
@@ -711,10 +828,10 @@ mod tests {
         let d = steady.decide(&p, later);
         assert!(d.reason.scores.still_read_odds < 0.05, "{d}");
         let recent = p.rank(&steady.stats, MIB).get();
-        assert!((p.rank_at(&steady.stats, MIB, later).get() - recent).abs() < 1e-3);
+        assert!((p.rank_at(&steady.stats, MIB, later, None).get() - recent).abs() < 1e-3);
         // Never read: no lifetime rate.
         let never = AccessStats::new(ContentClass::Other, 0);
-        assert_eq!(p.lifetime_rank(&never, MIB, t).get(), f64::NEG_INFINITY);
+        assert_eq!(p.lifetime_rank(&never, MIB, t, None).get(), f64::NEG_INFINITY);
     }
 
     #[test]
@@ -749,6 +866,8 @@ mod tests {
             hint: Hint::Auto,
             tier: Some(Tier::Hot),
             read_back: share,
+            read_again: None,
+            survival: None,
         };
         // Half its class read back, a read expected within 3 hours: it
         // outranks an object read twice a day, not one read hourly; then
@@ -759,15 +878,15 @@ mod tests {
         let awaiting = view(Some(0.5)).stats;
         let rank = |share, now| p.decide(&view(share), now).reason.scores.rank;
         let now = t + MS_PER_HOUR;
-        assert!(rank(Some(0.5), now) > p.rank_at(&twice_a_day.stats, MIB, now).get());
-        assert!(rank(Some(1.0), now) < p.rank_at(&hourly.stats, MIB, now).get());
+        assert!(rank(Some(0.5), now) > p.rank_at(&twice_a_day.stats, MIB, now, None).get());
+        assert!(rank(Some(1.0), now) < p.rank_at(&hourly.stats, MIB, now, None).get());
         assert!(rank(Some(1.0), t) > rank(Some(0.5), t));
         let window = p.config().read_back_window_ms;
-        let plain = p.rank_at(awaiting, MIB, t + window).get();
+        let plain = p.rank_at(awaiting, MIB, t + window, None).get();
         assert_eq!(rank(Some(0.5), t + window), plain);
         // Under the share that starts objects hot, or unknown: no expectation.
-        assert_eq!(rank(Some(0.4), t), p.rank_at(awaiting, MIB, t).get());
-        assert_eq!(rank(None, t), p.rank_at(awaiting, MIB, t).get());
+        assert_eq!(rank(Some(0.2), t), p.rank_at(awaiting, MIB, t, None).get());
+        assert_eq!(rank(None, t), p.rank_at(awaiting, MIB, t, None).get());
     }
 
     #[test]
@@ -777,13 +896,32 @@ mod tests {
         let mut o = Obj::new(Tier::Hot);
         o.stats = AccessStats::new(ContentClass::Backup, t);
         let decide = |o: &Obj, share, now| {
-            let view =
-                ObjectView { stats: &o.stats, size_bytes: MIB, hint: o.hint, tier: Some(o.tier), read_back: share };
+            let view = ObjectView {
+                stats: &o.stats,
+                size_bytes: MIB,
+                hint: o.hint,
+                tier: Some(o.tier),
+                read_back: share,
+                read_again: None,
+                survival: None,
+            };
             p.decide(&view, now)
         };
         o.read(&p, t + 40 * 60_000);
         let d = decide(&o, Some(0.9), t + 40 * 60_000);
         assert_eq!((d.tier, d.reason.rule), (Tier::Cold, Rule::ReadBackDone), "{d}");
+        // Not for a class whose read-backs are mostly read again soon: the
+        // read-back was the first of many.
+        let view = ObjectView {
+            stats: &o.stats,
+            size_bytes: MIB,
+            hint: o.hint,
+            tier: Some(o.tier),
+            read_back: Some(0.9),
+            read_again: Some(0.8),
+            survival: None,
+        };
+        assert_ne!(p.decide(&view, t + 40 * 60_000).reason.rule, Rule::ReadBackDone);
         // Not right after the read, not for a class that does not start
         // hot by read-back, nor against a hint.
         assert_ne!(decide(&o, Some(0.9), t + 41 * 60_000).reason.rule, Rule::ReadBackDone);
@@ -838,6 +976,59 @@ mod tests {
         assert_eq!(json["reason"]["inputs"]["from"], "warm");
         assert_eq!(json["reason"]["inputs"]["reads"], 27);
         assert!(json["reason"]["scores"]["spike_ratio"].as_f64().unwrap() >= 10.0);
+    }
+
+    #[test]
+    fn the_rate_prior_trusts_weeks_of_reads_over_a_lucky_day() {
+        let cfg = PolicyConfig { time_of_day_min_reads: u16::MAX, ..PolicyConfig::default() };
+        let p = Policy::new(cfg.clone(), 0).unwrap();
+        let bare = Policy::new(PolicyConfig { rate_prior_ms: 0, ..cfg }, 0).unwrap();
+        // Three reads a day: one object for three weeks, the other (unread
+        // for three weeks, a tail object) all in the last day.
+        let t = 3 * WEEK_MS;
+        let (mut steady, mut lucky) = (Obj::new(Tier::Hot), Obj::new(Tier::Hot));
+        steady.read_every(&p, 0, t, 8 * MS_PER_HOUR);
+        lucky.read_every(&p, t - 15 * MS_PER_HOUR, t + 1, 3 * MS_PER_HOUR);
+        let rank = |p: &Policy, o: &Obj| p.rank_at(&o.stats, MIB, t, None).get();
+        // By its one-day average the lucky one is ahead; with the prior,
+        // the rate resting on weeks is.
+        assert!(rank(&bare, &lucky) > rank(&bare, &steady));
+        assert!(rank(&p, &steady) > rank(&p, &lucky));
+        // Weeks of reads barely feel the prior: under a tenth of a halving.
+        let rates = (p.lifetime_rate_per_hour(&steady.stats, t), bare.lifetime_rate_per_hour(&steady.stats, t));
+        assert!((rates.1 / rates.0).log2() < 0.1, "{rates:?}");
+    }
+
+    #[test]
+    fn a_class_whose_silent_objects_are_done_lets_their_recent_reads_go() {
+        let p = policy();
+        // Written, then read hourly for two days, then silent for twelve
+        // hours: its one-day average still holds it high.
+        let mut o = Obj::new(Tier::Hot);
+        o.stats = AccessStats::new(ContentClass::Other, WEEK_MS);
+        o.read_every(&p, WEEK_MS, WEEK_MS + 2 * MS_PER_DAY, MS_PER_HOUR);
+        let now = o.stats.last_access_ms() + 12 * MS_PER_HOUR;
+        let done = SilenceCurve { mark_reads: 6.0, resumed_share: 0.2, slope: 1.0 };
+        let pausing = SilenceCurve { mark_reads: 6.0, resumed_share: 0.99, slope: 0.01 };
+        let rank = |curve: Option<&SilenceCurve>| p.rank_at(&o.stats, MIB, now, curve).get();
+        assert!(rank(Some(&done)) < rank(None) - 4.0, "{} {}", rank(Some(&done)), rank(None));
+        assert!((rank(Some(&pausing)) - rank(None)).abs() < 0.1);
+        // Through a usual silence even the steep curve costs little.
+        let usual = o.stats.last_access_ms() + 90 * 60_000;
+        let cost = p.rank_at(&o.stats, MIB, usual, None).get() - p.rank_at(&o.stats, MIB, usual, Some(&done)).get();
+        assert!(cost < 0.1, "{cost}");
+        // The decision reports the odds it ranked by.
+        let view = ObjectView {
+            stats: &o.stats,
+            size_bytes: MIB,
+            hint: Hint::Auto,
+            tier: Some(Tier::Hot),
+            read_back: None,
+            read_again: None,
+            survival: Some(done),
+        };
+        let d = p.decide(&view, now);
+        assert!(d.reason.scores.still_read_odds < 0.01, "{d}");
     }
 
     #[test]

@@ -14,6 +14,8 @@ struct Counts {
     written_objects: f64,
     written_bytes: f64,
     read_back_bytes: f64,
+    /// Of those, bytes read again within the window after their read-back.
+    read_again_bytes: f64,
 }
 
 impl Counts {
@@ -25,6 +27,7 @@ impl Counts {
         self.written_objects *= keep;
         self.written_bytes *= keep;
         self.read_back_bytes *= keep;
+        self.read_again_bytes *= keep;
         self.as_of_ms = self.as_of_ms.max(now_ms);
     }
 }
@@ -52,13 +55,38 @@ impl ReadBack {
     /// the window after its write, is a read-back of all its bytes (a
     /// stream that reads the head first still read the object back).
     pub fn read(&mut self, before: &AccessStats, size_bytes: u64, now_ms: u64, cfg: &PolicyConfig) {
+        let window_ms = cfg.read_back_window_ms;
         // Until its first read, an object's idle time counts from its write.
-        if before.reads() > 0 || before.idle_ms(now_ms) >= cfg.read_back_window_ms {
+        let read_back = before.reads() == 0 && before.idle_ms(now_ms) < window_ms;
+        // Its second read, soon after a first read that was a read-back.
+        let first_ms = before.last_access_ms();
+        let again = before.reads() == 1
+            && first_ms.saturating_sub(before.created_ms()) < window_ms
+            && now_ms.saturating_sub(first_ms) < window_ms;
+        if !read_back && !again {
             return;
         }
         let c = &mut self.classes[before.content().index()];
         c.decay_to(now_ms, cfg.read_back_half_life_ms);
-        c.read_back_bytes += size_bytes as f64;
+        if read_back {
+            c.read_back_bytes += size_bytes as f64;
+        } else {
+            c.read_again_bytes += size_bytes as f64;
+        }
+    }
+
+    /// The share, in [0, 1], of the class's read-back bytes whose object
+    /// was read again within the window after its read-back: a release
+    /// everyone watches is, a verified backup is not. `None` while
+    /// [`ReadBack::share`] is.
+    pub fn again_share(&self, class: ContentClass, now_ms: u64, cfg: &PolicyConfig) -> Option<f64> {
+        self.share(class, now_ms, cfg)?;
+        let mut c = self.classes[class.index()];
+        c.decay_to(now_ms, cfg.read_back_half_life_ms);
+        if c.read_back_bytes <= 0.0 {
+            return Some(0.0);
+        }
+        Some((c.read_again_bytes / c.read_back_bytes).clamp(0.0, 1.0))
     }
 
     /// The share, in [0, 1], of the class's recently written bytes read
@@ -110,6 +138,31 @@ mod tests {
         let share = rb.share(ContentClass::Backup, 7 * MS_PER_DAY, &cfg).unwrap();
         assert!(share > 0.99, "{share}");
         assert_eq!(rb.share(ContentClass::Video, 7 * MS_PER_DAY, &cfg), None);
+    }
+
+    #[test]
+    fn a_class_whose_read_backs_are_read_again_is_told_apart_from_verifies() {
+        let cfg = PolicyConfig::default();
+        let mut rb = ReadBack::default();
+        // Backups verified once; releases watched again within the hour.
+        for i in 0..40 {
+            let t = i * 60_000;
+            rb.written(ContentClass::Backup, GIB, t, &cfg);
+            rb.read(&AccessStats::new(ContentClass::Backup, t), GIB, t + 45 * 60_000, &cfg);
+        }
+        assert!(rb.again_share(ContentClass::Backup, MS_PER_DAY, &cfg).unwrap() < 0.01);
+        for i in 0..20 {
+            let t = MS_PER_DAY + i * 60_000;
+            let mut stats = AccessStats::new(ContentClass::Video, t);
+            rb.written(ContentClass::Video, GIB, t, &cfg);
+            for k in 1..4 {
+                rb.read(&stats, GIB, t + k * 20 * 60_000, &cfg);
+                stats.record(Access { now_ms: t + k * 20 * 60_000, offset: 0, length: GIB }, &cfg);
+            }
+        }
+        let again = rb.again_share(ContentClass::Video, 2 * MS_PER_DAY, &cfg).unwrap();
+        assert!(again > 0.99, "{again}");
+        assert_eq!(rb.again_share(ContentClass::Image, 2 * MS_PER_DAY, &cfg), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! every read, a sweep every hour).
 
 use stratum_tiering::{
-    Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, ReadBack, Rule, Tier,
+    Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, ReadBack, Rule, Survival, Tier,
 };
 
 use crate::tiering::ledger::Ledger;
@@ -20,6 +20,11 @@ pub struct Stratum {
     read_back: ReadBack,
     /// Objects written during the trace (counted by `read_back`).
     written: Vec<bool>,
+    /// Per class, what became of objects that fell silent.
+    survival: Survival,
+    /// When the last sweep ran: a silence mark passed since is counted
+    /// by the read that ends it.
+    swept_ms: u64,
 }
 
 impl Stratum {
@@ -31,14 +36,20 @@ impl Stratum {
             known: Vec::new(),
             read_back: ReadBack::default(),
             written: vec![false; trace.objects.len()],
+            survival: Survival::default(),
+            swept_ms: 0,
             policy,
         }
     }
 
     fn decide(&self, obj: ObjectId, info: &ObjectInfo, tier: Option<Tier>, now_ms: u64) -> Option<Decision> {
         let stats = self.stats.get(obj as usize)?;
-        let read_back = self.read_back.share(info.content, now_ms, self.policy.config());
-        let view = ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier, read_back };
+        let cfg = self.policy.config();
+        let read_back = self.read_back.share(info.content, now_ms, cfg);
+        let read_again = self.read_back.again_share(info.content, now_ms, cfg);
+        let survival = self.survival.curve(info.content, now_ms, cfg);
+        let view =
+            ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier, read_back, read_again, survival };
         Some(self.policy.decide(&view, now_ms))
     }
 
@@ -105,8 +116,12 @@ impl Model for Stratum {
         if self.written.get(ev.obj as usize).copied().unwrap_or(false) {
             self.read_back.read(stats, info.size_bytes, ev.ts_ms, self.policy.config());
         }
-        stats.record(access, self.policy.config());
-        let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms);
+        let cfg = self.policy.config();
+        let silent = self.policy.silent(stats, self.swept_ms, ev.ts_ms);
+        self.survival.read(info.content, silent, ev.ts_ms, cfg);
+        stats.record(access, cfg);
+        let survival = self.survival.curve(info.content, ev.ts_ms, cfg);
+        let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms, survival.as_ref());
         self.budget.set_rank(ev.obj, rank);
         let tier = self.budget.tier_of(ev.obj);
         let Some(d) = self.decide(ev.obj, info, tier, ev.ts_ms) else {
@@ -125,6 +140,10 @@ impl Model for Stratum {
             let Some(info) = trace.objects.get(obj as usize) else {
                 continue;
             };
+            if let Some(stats) = self.stats.get(obj as usize) {
+                let silent = self.policy.silent(stats, self.swept_ms, now_ms);
+                self.survival.swept(info.content, silent, now_ms, self.policy.config());
+            }
             let tier = self.budget.tier_of(obj);
             let Some(d) = self.decide(obj, info, tier, now_ms) else {
                 continue;
@@ -134,5 +153,6 @@ impl Model for Stratum {
                 self.carry_out(obj, info, &d, ledger);
             }
         }
+        self.swept_ms = now_ms;
     }
 }
