@@ -8,7 +8,9 @@
 //! after their write ([`ReadBack`], which overrides the content default),
 //! per content class how often objects silent for longer than usual were
 //! read again ([`Survival`], which decides whether a silent object's past
-//! reads still hold its place), and a capacity [`Budget`] that never plans more bytes into a tier than
+//! reads still hold its place), per content class whether reads keep to
+//! the hours objects' profiles favour ([`Rhythm`], which decides whether
+//! time of day applies), and a capacity [`Budget`] that never plans more bytes into a tier than
 //! it holds and displaces the coldest first. Every decision carries its
 //! [`Reason`]: the rule, the scores and the inputs.
 //!
@@ -27,7 +29,7 @@
 //!     let now_ms = week_ms + i * 60_000; // a read a minute, after the warm-up
 //!     stats.record(Access { now_ms, offset: 0, length: 4096 }, policy.config());
 //! }
-//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold), read_back: None, read_again: None, survival: None };
+//! let view = ObjectView { stats: &stats, size_bytes: 4096, hint: Hint::Auto, tier: Some(Tier::Cold), read_back: None, read_again: None, learned: Default::default() };
 //! let decision = policy.decide(&view, week_ms + 3_600_000);
 //! assert_eq!(decision.tier, Tier::Hot);
 //! println!("{decision}"); // "hot by spike: rate …"
@@ -43,6 +45,7 @@ pub mod hint;
 pub mod limits;
 pub mod policy;
 pub mod readback;
+pub mod rhythm;
 pub mod stats;
 pub mod survival;
 pub mod tier;
@@ -53,8 +56,9 @@ pub use content::ContentClass;
 pub use decision::{Decision, Inputs, Reason, Rule, Scores};
 pub use error::Error;
 pub use hint::Hint;
-pub use policy::{ObjectView, Policy};
+pub use policy::{Learned, ObjectView, Policy};
 pub use readback::ReadBack;
+pub use rhythm::Rhythm;
 pub use stats::{Access, AccessStats};
 pub use survival::{SilenceCurve, Silent, Survival};
 pub use tier::Tier;

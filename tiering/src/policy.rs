@@ -18,9 +18,18 @@ pub struct ObjectView<'a> {
     /// For a new object: the share of its class's read-back bytes read
     /// again soon after ([`crate::ReadBack::again_share`]).
     pub read_again: Option<f64>,
-    /// Its class's learned odds of being read again after a silence
-    /// ([`crate::Survival::curve`]), `None` while unknown.
+    /// What the policy learned about its content class.
+    pub learned: Learned,
+}
+
+/// What the caller's per-class counters say about an object's content
+/// class; each `None` while unknown, and the policy then does without.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Learned {
+    /// The odds of being read again after a silence ([`crate::Survival::curve`]).
     pub survival: Option<SilenceCurve>,
+    /// The mean time-of-day lift at reads ([`crate::Rhythm::gain`]).
+    pub rhythm_gain: Option<f64>,
 }
 
 /// The policy: a validated config and the time the deployment started
@@ -209,22 +218,36 @@ impl Policy {
     /// hold its place only at the odds that it is still read; where they
     /// only pause (titles between viewers) the curve says so and costs
     /// nothing.
-    pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64, survival: Option<&SilenceCurve>) -> Rank {
+    pub fn rank_at(&self, stats: &AccessStats, size_bytes: u64, now_ms: u64, learned: &Learned) -> Rank {
+        let survival = learned.survival.as_ref();
         let mut recent = self.recent_rank(stats, size_bytes, now_ms).get();
         if let Some(curve) = survival.filter(|_| stats.reads() >= self.cfg.lifetime_min_reads) {
             recent += curve.odds(self.silence_missed(stats, now_ms)).log2();
         }
         let base = recent.max(self.lifetime_rank(stats, size_bytes, now_ms, survival).get());
-        let Some(share) = self.hours_share(stats, now_ms, 0) else {
-            return Rank::new(base);
-        };
-        // Shrink towards an even profile by one imagined read per hour, so
-        // a few reads that happen to share an hour do not swing the rank.
+        match self.hour_lift(stats, now_ms).filter(|_| self.has_rhythm(learned)) {
+            Some(lift) => Rank::new(base + lift.log2().clamp(-3.0, 3.0)),
+            None => Rank::new(base),
+        }
+    }
+
+    /// How many times more than on average the object is read in the
+    /// `time_of_day_lead_hours` from now, by its profile shrunk towards
+    /// even by one imagined read an hour (so that a few reads that happen
+    /// to share an hour do not swing it); `None` until the profile is
+    /// trusted. [`crate::Rhythm`] learns from it whether a class's
+    /// profiles foretell anything.
+    pub fn hour_lift(&self, stats: &AccessStats, now_ms: u64) -> Option<f64> {
+        let share = self.hours_share(stats, now_ms, 0)?;
         let (total, prior) = (f64::from(stats.hour_total()), HOURS_PER_DAY as f64);
         let even = f64::from(self.cfg.time_of_day_lead_hours) / HOURS_PER_DAY as f64;
-        let shrunk = (share * total + even * prior) / (total + prior);
-        let lift_log2 = (shrunk / even).log2().clamp(-3.0, 3.0);
-        Rank::new(base + lift_log2)
+        Some((share * total + even * prior) / (total + prior) / even)
+    }
+
+    /// Whether time of day applies to the class: unknown, or its reads
+    /// come in the hours its objects' profiles favour.
+    fn has_rhythm(&self, learned: &Learned) -> bool {
+        learned.rhythm_gain.is_none_or(|gain| gain >= self.cfg.time_of_day_min_gain)
     }
 
     /// The rank of an object's lifetime rate ([`Policy::lifetime_rate_per_hour`]),
@@ -387,7 +410,7 @@ impl Policy {
     fn scores(&self, obj: &ObjectView, now_ms: u64) -> Scores {
         let (fast, slow) =
             (obj.stats.fast_rate_per_hour(now_ms, &self.cfg), obj.stats.slow_rate_per_hour(now_ms, &self.cfg));
-        let survival = obj.survival.as_ref();
+        let survival = obj.learned.survival.as_ref();
         let lifetime_rate_per_hour = self.lifetime_rate_per_hour(obj.stats, now_ms);
         let still_read_odds = self.still_read_odds(obj.stats, now_ms, survival);
         Scores {
@@ -397,8 +420,15 @@ impl Policy {
             still_read_odds,
             spike_ratio: if slow > 0.0 { fast / slow } else { 0.0 },
             read_fraction: obj.stats.read_fraction(obj.size_bytes),
-            time_of_day_share: self.time_of_day_share(obj.stats, now_ms),
-            rank: self.rank_at(obj.stats, obj.size_bytes, now_ms, survival).max(self.read_back_rank(obj, now_ms)).get(),
+            time_of_day_share: if self.has_rhythm(&obj.learned) {
+                self.time_of_day_share(obj.stats, now_ms)
+            } else {
+                0.0
+            },
+            rank: self
+                .rank_at(obj.stats, obj.size_bytes, now_ms, &obj.learned)
+                .max(self.read_back_rank(obj, now_ms))
+                .get(),
             read_back_share: obj.read_back.unwrap_or(0.0),
         }
     }
@@ -475,7 +505,7 @@ mod tests {
                 tier: Some(self.tier),
                 read_back: None,
                 read_again: None,
-                survival: None,
+                learned: Learned::default(),
             };
             p.decide(&view, now_ms)
         }
@@ -645,7 +675,7 @@ mod tests {
         // Same reads a day; at noon the office object ranks first, at
         // eight in the evening the other.
         let day8 = 8 * MS_PER_DAY;
-        let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR, None);
+        let rank = |o: &Obj, h: u64| p.rank_at(&o.stats, MIB, day8 + h * MS_PER_HOUR, &Learned::default());
         assert!(rank(&office, 12) > rank(&evening, 12));
         assert!(rank(&evening, 20) > rank(&office, 20));
         // Without a rhythm the rank is the plain one (for an object old
@@ -654,8 +684,38 @@ mod tests {
         let mut flat = Obj::new(Tier::Hot);
         flat.read_every(&p, WEEK_MS, WEEK_MS + 2 * MS_PER_DAY, MS_PER_HOUR);
         let now = WEEK_MS + 2 * MS_PER_DAY;
-        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, now, None));
+        let (plain, at) = (p.rank(&flat.stats, MIB), p.rank_at(&flat.stats, MIB, now, &Learned::default()));
         assert!((plain.get() - at.get()).abs() < 0.2, "{plain:?} {at:?}");
+    }
+
+    #[test]
+    fn time_of_day_applies_only_to_classes_whose_reads_keep_to_their_hours() {
+        let p = policy();
+        let mut office = Obj::new(Tier::Warm);
+        for day in 0..8 {
+            let t = day * MS_PER_DAY;
+            office.read_every(&p, t + 9 * MS_PER_HOUR, t + 17 * MS_PER_HOUR, 20 * 60_000);
+        }
+        let noon = 8 * MS_PER_DAY + 12 * MS_PER_HOUR;
+        let lift = p.hour_lift(&office.stats, noon).unwrap();
+        assert!(lift > 2.0, "{lift}");
+        let rank = |gain| p.rank_at(&office.stats, MIB, noon, &Learned { survival: None, rhythm_gain: gain }).get();
+        let plain = rank(Some(1.0));
+        assert!((rank(None) - plain - lift.log2()).abs() < 1e-9);
+        assert!((rank(Some(2.0)) - plain - lift.log2()).abs() < 1e-9);
+        // Nor does the rule prewarm it where the class's reads come at any hour.
+        let view = |gain| ObjectView {
+            stats: &office.stats,
+            size_bytes: MIB,
+            hint: Hint::Auto,
+            tier: Some(Tier::Cold),
+            read_back: None,
+            read_again: None,
+            learned: Learned { survival: None, rhythm_gain: gain },
+        };
+        let before_hours = 8 * MS_PER_DAY + 8 * MS_PER_HOUR;
+        assert!(p.decide(&view(Some(2.0)), before_hours).reason.scores.time_of_day_share > 0.3);
+        assert_eq!(p.decide(&view(Some(1.0)), before_hours).reason.scores.time_of_day_share, 0.0);
     }
 
     #[test]
@@ -716,7 +776,7 @@ mod tests {
                 tier: None,
                 read_back: None,
                 read_again: None,
-                survival: None,
+                learned: Learned::default(),
             };
             let d = p.decide(&view, 0);
             (d.tier, d.reason.rule)
@@ -743,7 +803,7 @@ mod tests {
                 tier: None,
                 read_back,
                 read_again: None,
-                survival: None,
+                learned: Learned::default(),
             };
             p.decide(&view, now_ms)
         };
@@ -774,7 +834,7 @@ mod tests {
             tier: None,
             read_back,
             read_again: None,
-            survival: None,
+            learned: Learned::default(),
         };
         assert_eq!(p.decide(&view, WEEK_MS).reason.rule, Rule::Hint);
     }
@@ -790,7 +850,10 @@ mod tests {
         let mut old = Obj::new(Tier::Warm);
         young.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
         old.read_every(&p, t - 2 * MS_PER_HOUR, t, 30 * 60_000);
-        let (y, o) = (p.rank_at(&young.stats, MIB, t, None).get(), p.rank_at(&old.stats, MIB, t, None).get());
+        let (y, o) = (
+            p.rank_at(&young.stats, MIB, t, &Learned::default()).get(),
+            p.rank_at(&old.stats, MIB, t, &Learned::default()).get(),
+        );
         // Two reads an hour over two hours (plus the hour's prior): about
         // 0.09 of a day's count gathered, a lift of 3.5.
         assert!((y - o - 3.5).abs() < 0.1, "{y} {o}");
@@ -799,7 +862,7 @@ mod tests {
         assert!((0.0..0.01).contains(&lift), "{lift}");
         // A never-read object gets no lift: nothing to count.
         let never = AccessStats::new(ContentClass::Other, t);
-        assert_eq!(p.rank_at(&never, MIB, t + 60_000, None), p.rank(&never, MIB));
+        assert_eq!(p.rank_at(&never, MIB, t + 60_000, &Learned::default()), p.rank(&never, MIB));
     }
 
     #[test]
@@ -818,7 +881,10 @@ mod tests {
         // By the one-day average the burst is ahead; by what each usually
         // does, the steady one is.
         assert!(p.rank(&steady.stats, MIB) < p.rank(&burst.stats, MIB));
-        assert!(p.rank_at(&steady.stats, MIB, now, None) > p.rank_at(&burst.stats, MIB, now, None));
+        assert!(
+            p.rank_at(&steady.stats, MIB, now, &Learned::default())
+                > p.rank_at(&burst.stats, MIB, now, &Learned::default())
+        );
         let d = steady.decide(&p, now);
         assert!((d.reason.scores.lifetime_rate_per_hour - 0.1).abs() < 0.01, "{d}");
         assert!(d.reason.scores.still_read_odds > 0.95, "{d}");
@@ -828,7 +894,7 @@ mod tests {
         let d = steady.decide(&p, later);
         assert!(d.reason.scores.still_read_odds < 0.05, "{d}");
         let recent = p.rank(&steady.stats, MIB).get();
-        assert!((p.rank_at(&steady.stats, MIB, later, None).get() - recent).abs() < 1e-3);
+        assert!((p.rank_at(&steady.stats, MIB, later, &Learned::default()).get() - recent).abs() < 1e-3);
         // Never read: no lifetime rate.
         let never = AccessStats::new(ContentClass::Other, 0);
         assert_eq!(p.lifetime_rank(&never, MIB, t, None).get(), f64::NEG_INFINITY);
@@ -867,7 +933,7 @@ mod tests {
             tier: Some(Tier::Hot),
             read_back: share,
             read_again: None,
-            survival: None,
+            learned: Learned::default(),
         };
         // Half its class read back, a read expected within 3 hours: it
         // outranks an object read twice a day, not one read hourly; then
@@ -878,15 +944,15 @@ mod tests {
         let awaiting = view(Some(0.5)).stats;
         let rank = |share, now| p.decide(&view(share), now).reason.scores.rank;
         let now = t + MS_PER_HOUR;
-        assert!(rank(Some(0.5), now) > p.rank_at(&twice_a_day.stats, MIB, now, None).get());
-        assert!(rank(Some(1.0), now) < p.rank_at(&hourly.stats, MIB, now, None).get());
+        assert!(rank(Some(0.5), now) > p.rank_at(&twice_a_day.stats, MIB, now, &Learned::default()).get());
+        assert!(rank(Some(1.0), now) < p.rank_at(&hourly.stats, MIB, now, &Learned::default()).get());
         assert!(rank(Some(1.0), t) > rank(Some(0.5), t));
         let window = p.config().read_back_window_ms;
-        let plain = p.rank_at(awaiting, MIB, t + window, None).get();
+        let plain = p.rank_at(awaiting, MIB, t + window, &Learned::default()).get();
         assert_eq!(rank(Some(0.5), t + window), plain);
         // Under the share that starts objects hot, or unknown: no expectation.
-        assert_eq!(rank(Some(0.2), t), p.rank_at(awaiting, MIB, t, None).get());
-        assert_eq!(rank(None, t), p.rank_at(awaiting, MIB, t, None).get());
+        assert_eq!(rank(Some(0.2), t), p.rank_at(awaiting, MIB, t, &Learned::default()).get());
+        assert_eq!(rank(None, t), p.rank_at(awaiting, MIB, t, &Learned::default()).get());
     }
 
     #[test]
@@ -903,7 +969,7 @@ mod tests {
                 tier: Some(o.tier),
                 read_back: share,
                 read_again: None,
-                survival: None,
+                learned: Learned::default(),
             };
             p.decide(&view, now)
         };
@@ -919,7 +985,7 @@ mod tests {
             tier: Some(o.tier),
             read_back: Some(0.9),
             read_again: Some(0.8),
-            survival: None,
+            learned: Learned::default(),
         };
         assert_ne!(p.decide(&view, t + 40 * 60_000).reason.rule, Rule::ReadBackDone);
         // Not right after the read, not for a class that does not start
@@ -989,7 +1055,7 @@ mod tests {
         let (mut steady, mut lucky) = (Obj::new(Tier::Hot), Obj::new(Tier::Hot));
         steady.read_every(&p, 0, t, 8 * MS_PER_HOUR);
         lucky.read_every(&p, t - 15 * MS_PER_HOUR, t + 1, 3 * MS_PER_HOUR);
-        let rank = |p: &Policy, o: &Obj| p.rank_at(&o.stats, MIB, t, None).get();
+        let rank = |p: &Policy, o: &Obj| p.rank_at(&o.stats, MIB, t, &Learned::default()).get();
         // By its one-day average the lucky one is ahead; with the prior,
         // the rate resting on weeks is.
         assert!(rank(&bare, &lucky) > rank(&bare, &steady));
@@ -1008,14 +1074,16 @@ mod tests {
         o.stats = AccessStats::new(ContentClass::Other, WEEK_MS);
         o.read_every(&p, WEEK_MS, WEEK_MS + 2 * MS_PER_DAY, MS_PER_HOUR);
         let now = o.stats.last_access_ms() + 12 * MS_PER_HOUR;
+        let learned = |curve: Option<&SilenceCurve>| Learned { survival: curve.copied(), rhythm_gain: None };
         let done = SilenceCurve { mark_reads: 6.0, resumed_share: 0.2, slope: 1.0 };
         let pausing = SilenceCurve { mark_reads: 6.0, resumed_share: 0.99, slope: 0.01 };
-        let rank = |curve: Option<&SilenceCurve>| p.rank_at(&o.stats, MIB, now, curve).get();
+        let rank = |curve: Option<&SilenceCurve>| p.rank_at(&o.stats, MIB, now, &learned(curve)).get();
         assert!(rank(Some(&done)) < rank(None) - 4.0, "{} {}", rank(Some(&done)), rank(None));
         assert!((rank(Some(&pausing)) - rank(None)).abs() < 0.1);
         // Through a usual silence even the steep curve costs little.
         let usual = o.stats.last_access_ms() + 90 * 60_000;
-        let cost = p.rank_at(&o.stats, MIB, usual, None).get() - p.rank_at(&o.stats, MIB, usual, Some(&done)).get();
+        let cost = p.rank_at(&o.stats, MIB, usual, &Learned::default()).get()
+            - p.rank_at(&o.stats, MIB, usual, &learned(Some(&done))).get();
         assert!(cost < 0.1, "{cost}");
         // The decision reports the odds it ranked by.
         let view = ObjectView {
@@ -1025,7 +1093,7 @@ mod tests {
             tier: Some(Tier::Hot),
             read_back: None,
             read_again: None,
-            survival: Some(done),
+            learned: Learned { survival: Some(done), rhythm_gain: None },
         };
         let d = p.decide(&view, now);
         assert!(d.reason.scores.still_read_odds < 0.01, "{d}");

@@ -3,7 +3,8 @@
 //! every read, a sweep every hour).
 
 use stratum_tiering::{
-    Access, AccessStats, Budget, Capacity, Decision, Mode, ObjectView, Policy, Rank, ReadBack, Rule, Survival, Tier,
+    Access, AccessStats, Budget, Capacity, Decision, Learned, Mode, ObjectView, Policy, Rank, ReadBack, Rhythm, Rule,
+    Survival, Tier,
 };
 
 use crate::tiering::ledger::Ledger;
@@ -22,6 +23,8 @@ pub struct Stratum {
     written: Vec<bool>,
     /// Per class, what became of objects that fell silent.
     survival: Survival,
+    /// Per class, whether reads come in the hours profiles favour.
+    rhythm: Rhythm,
     /// When the last sweep ran: a silence mark passed since is counted
     /// by the read that ends it.
     swept_ms: u64,
@@ -37,6 +40,7 @@ impl Stratum {
             read_back: ReadBack::default(),
             written: vec![false; trace.objects.len()],
             survival: Survival::default(),
+            rhythm: Rhythm::default(),
             swept_ms: 0,
             policy,
         }
@@ -47,10 +51,18 @@ impl Stratum {
         let cfg = self.policy.config();
         let read_back = self.read_back.share(info.content, now_ms, cfg);
         let read_again = self.read_back.again_share(info.content, now_ms, cfg);
-        let survival = self.survival.curve(info.content, now_ms, cfg);
+        let learned = self.learned(info, now_ms);
         let view =
-            ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier, read_back, read_again, survival };
+            ObjectView { stats, size_bytes: info.size_bytes, hint: info.hint, tier, read_back, read_again, learned };
         Some(self.policy.decide(&view, now_ms))
+    }
+
+    fn learned(&self, info: &ObjectInfo, now_ms: u64) -> Learned {
+        let cfg = self.policy.config();
+        Learned {
+            survival: self.survival.curve(info.content, now_ms, cfg),
+            rhythm_gain: self.rhythm.gain(info.content, now_ms, cfg),
+        }
     }
 
     /// Hands a decision to the budget and books every move it plans.
@@ -119,9 +131,17 @@ impl Model for Stratum {
         let cfg = self.policy.config();
         let silent = self.policy.silent(stats, self.swept_ms, ev.ts_ms);
         self.survival.read(info.content, silent, ev.ts_ms, cfg);
+        let (lift, reads) = (self.policy.hour_lift(stats, ev.ts_ms), stats.reads());
         stats.record(access, cfg);
-        let survival = self.survival.curve(info.content, ev.ts_ms, cfg);
-        let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms, survival.as_ref());
+        // A range that continues a stream is the same access going on.
+        if stats.reads() > reads {
+            self.rhythm.read(info.content, lift, ev.ts_ms, cfg);
+        }
+        let learned = self.learned(info, ev.ts_ms);
+        let Some(stats) = self.stats.get(ev.obj as usize) else {
+            return;
+        };
+        let rank = self.policy.rank_at(stats, info.size_bytes, ev.ts_ms, &learned);
         self.budget.set_rank(ev.obj, rank);
         let tier = self.budget.tier_of(ev.obj);
         let Some(d) = self.decide(ev.obj, info, tier, ev.ts_ms) else {
