@@ -222,7 +222,7 @@ impl Policy {
         let survival = learned.survival.as_ref();
         let mut recent = self.recent_rank(stats, size_bytes, now_ms).get();
         if let Some(curve) = survival.filter(|_| stats.reads() >= self.cfg.lifetime_min_reads) {
-            recent += curve.odds(self.silence_missed(stats, now_ms)).log2();
+            recent += curve.odds(self.recent_silence_missed(stats, now_ms)).log2();
         }
         let base = recent.max(self.lifetime_rank(stats, size_bytes, now_ms, survival).get());
         match self.hour_lift(stats, now_ms).filter(|_| self.has_rhythm(learned)) {
@@ -317,6 +317,22 @@ impl Policy {
     fn rate_at_last_read(&self, stats: &AccessStats) -> f64 {
         let age_ms = stats.last_access_ms().saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
         f64::from(stats.reads()) * MS_PER_HOUR as f64 / age_ms as f64
+    }
+
+    /// Reads expected during the current silence at the lower of the
+    /// object's lifetime rate and its slow average's rate (lifted while
+    /// young), both as of its last read: the silence that judges the
+    /// recent rank. A release whose viewers are fading has a lifetime rate
+    /// far above its present one, and by that rate every pause between
+    /// viewers looks like the end (on video, seed 1, that moved 1.01x
+    /// LRU's bytes; by the lower rate, 0.96x).
+    fn recent_silence_missed(&self, stats: &AccessStats, now_ms: u64) -> f64 {
+        let hl_ms = self.cfg.ema_slow_half_life_ms as f64;
+        let age_ms = stats.last_access_ms().saturating_sub(stats.created_ms()).saturating_add(self.cfg.young_prior_ms);
+        let gathered = 1.0 - (-(age_ms as f64) / hl_ms).exp2();
+        let slow =
+            f64::from(stats.ema_slow_at_last_access()) * std::f64::consts::LN_2 * MS_PER_HOUR as f64 / hl_ms / gathered;
+        slow.min(self.rate_at_last_read(stats)) * stats.idle_ms(now_ms) as f64 / MS_PER_HOUR as f64
     }
 
     /// Reads the object's rate as of its last read expected during its
@@ -1085,6 +1101,20 @@ mod tests {
         let cost = p.rank_at(&o.stats, MIB, usual, &Learned::default()).get()
             - p.rank_at(&o.stats, MIB, usual, &learned(Some(&done))).get();
         assert!(cost < 0.1, "{cost}");
+        // A faded object (busy on its first day, twice a day for three
+        // weeks since) is judged by its present rate, not its lifetime's
+        // (by which 20 hours are 7 reads missed): a pause is no end.
+        let mut fading = Obj::new(Tier::Hot);
+        fading.read_every(&p, 0, MS_PER_DAY, 10 * 60_000);
+        fading.read_every(&p, MS_PER_DAY, 3 * WEEK_MS, 12 * MS_PER_HOUR);
+        let later = fading.stats.last_access_ms() + 20 * MS_PER_HOUR;
+        let rank = |curve: Option<&SilenceCurve>| p.rank_at(&fading.stats, MIB, later, &learned(curve)).get();
+        let (present, lifetime) =
+            (p.recent_silence_missed(&fading.stats, later), p.silence_missed(&fading.stats, later));
+        assert!(present < 2.5 && lifetime > 7.0, "{present} {lifetime}");
+        let lift = p.hour_lift(&fading.stats, later).map_or(0.0, f64::log2);
+        let recent = p.recent_rank(&fading.stats, MIB, later).get() + lift;
+        assert!(rank(Some(&done)) > recent - 0.2, "{} {recent}", rank(Some(&done)));
         // The decision reports the odds it ranked by.
         let view = ObjectView {
             stats: &o.stats,
