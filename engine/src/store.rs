@@ -201,27 +201,52 @@ impl Store {
                 let Some((last, _)) = batch.last() else { break };
                 after = Some(last.clone());
                 for (raw_key, record) in &batch {
-                    let mut respread = false;
-                    for segment in &record.segments {
-                        if let Some(vref) = segment.body.volume() {
-                            let r = scrub_volume(&self.node, vref, segment.size, &mut throttle).await;
-                            report.add(&r);
-                            respread |= crate::mover::needs_respread(&self.node, vref);
-                        }
-                    }
-                    let Some((bucket, key)) = stratum_meta::split_object_key(raw_key) else { continue };
-                    if respread {
-                        match self.respread(&bucket, &key, record).await {
-                            Ok(n) => report.volumes_respread += n,
-                            Err(e) => {
-                                tracing::warn!(bucket, key, error = %e, "could not re-spread the object's shards")
-                            }
-                        }
-                    }
+                    report.add(&self.scrub_object(&partition, raw_key, record, &mut throttle).await);
                 }
             }
         }
         self.node.scrub_totals.record(&report);
+        report
+    }
+
+    /// Scrubs the volumes of one object record read by a scan (`raw_key`
+    /// is its database key), and re-spreads them if they need it.
+    ///
+    /// The scan is older than the scrub of each volume: the object may have
+    /// been overwritten or deleted since, and its files removed. So each
+    /// volume is held (its files stay while scrubbed) and then checked to
+    /// be still referenced; a volume that is not is skipped, not reported
+    /// unrecoverable and not rewritten.
+    pub async fn scrub_object(
+        self: &Rc<Self>,
+        partition: &stratum_meta::Partition,
+        raw_key: &[u8],
+        record: &ObjectRecord,
+        throttle: &mut Throttle,
+    ) -> ScrubReport {
+        let mut report = ScrubReport::default();
+        let Some((bucket, key)) = stratum_meta::split_object_key(raw_key) else { return report };
+        let mut respread = false;
+        for segment in &record.segments {
+            let Some(vref) = segment.body.volume() else { continue };
+            self.node.hold(&[vref.id]);
+            let current = partition.get_object(&bucket, &key).ok().flatten();
+            let referenced = current
+                .iter()
+                .flat_map(|r| r.segments.iter())
+                .any(|s| s.body.volume().is_some_and(|v| v.id == vref.id));
+            if referenced {
+                report.add(&scrub_volume(&self.node, vref, segment.size, throttle).await);
+                respread |= crate::mover::needs_respread(&self.node, vref);
+            }
+            self.node.release(&[vref.id]);
+        }
+        if respread {
+            match self.respread(&bucket, &key, record).await {
+                Ok(n) => report.volumes_respread += n,
+                Err(e) => tracing::warn!(bucket, key, error = %e, "could not re-spread the object's shards"),
+            }
+        }
         report
     }
 
