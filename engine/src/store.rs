@@ -183,25 +183,30 @@ impl Store {
         }
     }
 
-    /// Scrubs every volume of the objects in this core's partitions.
+    /// Scrubs every volume of the objects and of the parts of uploads in
+    /// progress in this core's partitions.
     pub async fn scrub_own_partitions(self: &Rc<Self>, bytes_per_sec: u64) -> ScrubReport {
         let mut report = ScrubReport::default();
         let mut throttle = Throttle::new(bytes_per_sec);
         for p in (0..self.node.partition_count()).filter(|p| self.node.core_of_partition(*p) == self.core) {
             let Some(partition) = self.node.partition(p).cloned() else { continue };
-            let mut after: Option<Vec<u8>> = None;
-            loop {
-                let batch = match partition.scan_objects(after.as_deref(), 64) {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        tracing::error!(partition = p, error = %e, "scrub cannot read metadata");
-                        break;
-                    }
-                };
-                let Some((last, _)) = batch.last() else { break };
-                after = Some(last.clone());
+            let mut after = None;
+            while let Some(batch) = next_batch(p, &mut after, |a| partition.scan_objects(a, 64)) {
                 for (raw_key, record) in &batch {
                     report.add(&self.scrub_object(&partition, raw_key, record, &mut throttle).await);
+                }
+            }
+            // Parts of uploads in progress (up to the expiry, a week) are
+            // scrubbed too; once completed they are the object's segments.
+            let mut after = None;
+            while let Some(batch) = next_batch(p, &mut after, |a| partition.scan_parts(a, 64)) {
+                for (raw_key, part) in &batch {
+                    let Some(vref) = part.body.volume() else { continue };
+                    let current = || partition.part_at(raw_key).ok().flatten();
+                    let still = || current().is_some_and(|p| p.body.volume().is_some_and(|v| v.id == vref.id));
+                    if let Some(r) = self.scrub_if_referenced(vref, part.size, still, &mut throttle).await {
+                        report.add(&r);
+                    }
                 }
             }
         }
@@ -209,14 +214,27 @@ impl Store {
         report
     }
 
+    /// Scrubs a volume a scan found, if `referenced()` still says so once
+    /// the volume is held: the scan may be minutes old, and the volume
+    /// freed and its files removed since. Held, its files stay while it is
+    /// scrubbed even if it is freed meanwhile.
+    async fn scrub_if_referenced(
+        &self,
+        vref: &stratum_meta::VolumeRef,
+        size: u64,
+        referenced: impl FnOnce() -> bool,
+        throttle: &mut Throttle,
+    ) -> Option<ScrubReport> {
+        self.node.hold(&[vref.id]);
+        let report = if referenced() { Some(scrub_volume(&self.node, vref, size, throttle).await) } else { None };
+        self.node.release(&[vref.id]);
+        report
+    }
+
     /// Scrubs the volumes of one object record read by a scan (`raw_key`
-    /// is its database key), and re-spreads them if they need it.
-    ///
-    /// The scan is older than the scrub of each volume: the object may have
-    /// been overwritten or deleted since, and its files removed. So each
-    /// volume is held (its files stay while scrubbed) and then checked to
-    /// be still referenced; a volume that is not is skipped, not reported
-    /// unrecoverable and not rewritten.
+    /// is its database key), and re-spreads them if they need it. A volume
+    /// the object no longer references (overwritten or deleted since the
+    /// scan) is skipped, not reported unrecoverable and not rewritten.
     pub async fn scrub_object(
         self: &Rc<Self>,
         partition: &stratum_meta::Partition,
@@ -229,17 +247,14 @@ impl Store {
         let mut respread = false;
         for segment in &record.segments {
             let Some(vref) = segment.body.volume() else { continue };
-            self.node.hold(&[vref.id]);
-            let current = partition.get_object(&bucket, &key).ok().flatten();
-            let referenced = current
-                .iter()
-                .flat_map(|r| r.segments.iter())
-                .any(|s| s.body.volume().is_some_and(|v| v.id == vref.id));
-            if referenced {
-                report.add(&scrub_volume(&self.node, vref, segment.size, throttle).await);
+            let referenced = || {
+                let current = partition.get_object(&bucket, &key).ok().flatten();
+                current.iter().flat_map(|r| r.segments.iter()).any(|s| s.body.volume().is_some_and(|v| v.id == vref.id))
+            };
+            if let Some(r) = self.scrub_if_referenced(vref, segment.size, referenced, throttle).await {
+                report.add(&r);
                 respread |= crate::mover::needs_respread(&self.node, vref);
             }
-            self.node.release(&[vref.id]);
         }
         if respread {
             match self.respread(&bucket, &key, record).await {
@@ -679,4 +694,18 @@ impl Store {
         })
         .await
     }
+}
+
+/// The scrubber's next batch of records after `after` (which it advances),
+/// or `None` at the end or when the metadata cannot be read (logged).
+fn next_batch<T>(
+    partition: usize,
+    after: &mut Option<Vec<u8>>,
+    scan: impl FnOnce(Option<&[u8]>) -> std::result::Result<Vec<(Vec<u8>, T)>, stratum_meta::MetaError>,
+) -> Option<Vec<(Vec<u8>, T)>> {
+    let batch = scan(after.as_deref())
+        .map_err(|e| tracing::error!(partition, error = %e, "scrub cannot read metadata"))
+        .ok()?;
+    *after = Some(batch.last()?.0.clone());
+    Some(batch)
 }

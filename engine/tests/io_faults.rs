@@ -179,6 +179,49 @@ fn a_volume_freed_after_the_scrub_scan_is_skipped() {
     });
 }
 
+/// A part of an upload still in progress can sit for a week: its shards
+/// are scrubbed and healed like an object's.
+#[test]
+fn parts_of_uploads_in_progress_are_scrubbed_and_healed() {
+    run(|root| {
+        Box::pin(async move {
+            use stratum_meta::{PartRecord, UploadRecord};
+            let sim = SimDisk::new();
+            let (node, store) = open(&root, &sim).await;
+            let upload = UploadRecord {
+                initiated_ms: 0,
+                content_type: "application/octet-stream".into(),
+                headers: Vec::new(),
+                user_meta: Vec::new(),
+                tags: Vec::new(),
+                checksum_algorithm: None,
+            };
+            let id = store.create_upload(BUCKET, "multi", upload).await.expect("upload");
+            let mut w = store.new_volume().expect("volume");
+            w.write(&vec![5u8; 300_000]).await.expect("write");
+            let sealed = w.seal().await.expect("seal");
+            let SegmentBody::Volume(v) = sealed.body.clone() else { panic!("the part is inline") };
+            let part = PartRecord {
+                part_number: 1,
+                etag: hex::encode(sealed.md5),
+                size: sealed.size,
+                modified_ms: 0,
+                body: sealed.body.clone(),
+                checksum: None,
+            };
+            store.put_part(BUCKET, "multi", &id, part, sealed).await.expect("part");
+            let path = node.disk(v.disks[0]).expect("disk").shard_path(v.slice, v.id, 0);
+            sim.flip_bit(&path, 5000, 3).expect("flip");
+
+            let report = store.scrub_all().await.expect("scrub");
+            assert_eq!((report.volumes, report.shards_repaired, report.volumes_unrecoverable), (1, 1, 0), "{report:?}");
+            assert!(report.bad_blocks > 0, "{report:?}");
+            let again = store.scrub_all().await.expect("scrub");
+            assert_eq!((again.volumes, again.bad_blocks), (1, 0), "the scrubber left damage: {again:?}");
+        })
+    });
+}
+
 fn free_files(sim: &SimDisk, root: &Path) -> Vec<PathBuf> {
     sim.files_under(root).into_iter().filter(|p| p.parent().is_some_and(|d| d.ends_with("free"))).collect()
 }

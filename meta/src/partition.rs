@@ -344,20 +344,19 @@ impl Partition {
     }
 
     pub fn scan_objects(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, ObjectRecord)>, MetaError> {
-        let mut out = Vec::new();
-        let iter = match after {
-            Some(after) => {
-                let mut start = after.to_vec();
-                start.push(0);
-                self.objects.range(start..)
-            }
-            None => self.objects.iter(),
-        };
-        for guard in iter.take(limit) {
-            let (k, v) = guard.into_inner()?;
-            out.push((k.to_vec(), decode(&v)?));
-        }
-        Ok(out)
+        scan(&self.objects, after, limit)
+    }
+
+    /// Up to `limit` part records of uploads in progress after the database
+    /// key `after`, in key order: the scrubber's walk over parts.
+    pub fn scan_parts(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, PartRecord)>, MetaError> {
+        scan(&self.parts, after, limit)
+    }
+
+    /// The part record at a database key from [`Partition::scan_parts`], if
+    /// it is still there (not completed or aborted since).
+    pub fn part_at(&self, raw_key: &[u8]) -> Result<Option<PartRecord>, MetaError> {
+        self.parts.get(raw_key)?.map(|b| decode(&b)).transpose()
     }
 
     /// True when the bucket holds an object or an upload in this partition.
@@ -421,4 +420,26 @@ fn assemble_object(upload: UploadRecord, chosen: &[PartRecord], modified_ms: i64
             .checksum_algorithm
             .and_then(|algo| crate::composite::composite_checksum(&algo, chosen).map(|value| (algo, value))),
     }
+}
+
+/// Up to `limit` records of `keyspace` after the key `after`, in key order.
+fn scan<T: serde::de::DeserializeOwned>(
+    keyspace: &Keyspace,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, T)>, MetaError> {
+    let iter = match after {
+        Some(after) => {
+            let mut start = after.to_vec();
+            start.push(0);
+            keyspace.range(start..)
+        }
+        None => keyspace.iter(),
+    };
+    let mut out = Vec::new();
+    for guard in iter.take(limit) {
+        let (k, v) = guard.into_inner()?;
+        out.push((k.to_vec(), decode(&v)?));
+    }
+    Ok(out)
 }
