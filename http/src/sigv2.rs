@@ -16,7 +16,6 @@ use sha1::Sha1;
 
 use crate::sigv4::{
     constant_time_eq, parse_http_date, AuthError, Payload, RequestParts, Verified, MAX_CLOCK_SKEW_SECS,
-    MAX_PRESIGNED_EXPIRES_SECS,
 };
 
 /// Query parameters that are part of the signed resource (those botocore's
@@ -86,13 +85,10 @@ where
     let expires_at = crate::request::parse_decimal(&expires)
         .and_then(|e| i64::try_from(e).ok())
         .ok_or_else(|| AuthError::InvalidArgument("Expires must be a number of seconds since 1970".to_owned()))?;
+    // No cap on how far ahead: unlike V4's week, a V2 URL may be made to
+    // last for years, and tools that make them rely on that.
     if now > expires_at {
         return Err(AuthError::Expired);
-    }
-    // S3 caps a V4 URL at a week; a V2 URL states an instant, so the same
-    // cap applies to how far ahead it may be.
-    if expires_at - now > MAX_PRESIGNED_EXPIRES_SECS + MAX_CLOCK_SKEW_SECS {
-        return Err(AuthError::InvalidArgument("Expires must be less than a week away".to_owned()));
     }
     let secret = secret_for(&access_key).ok_or(AuthError::InvalidAccessKeyId)?;
     check(req, &expires, &secret, &signature)?;
@@ -309,6 +305,8 @@ mod tests {
         };
         assert_eq!(verify_query(&req, secret, 1_175_139_000).unwrap().access_key, AK);
         assert_eq!(verify_query(&req, secret, 1_175_139_621).unwrap_err(), AuthError::Expired);
+        // made in 1990 to last until 2007: still good
+        assert!(verify_query(&req, secret, 631_152_000).is_ok());
         let other = RequestParts { raw_path: "/photos/kitten.jpg", ..req };
         assert_eq!(verify_query(&other, secret, 1_175_139_000).unwrap_err(), AuthError::SignatureDoesNotMatch);
         let path_style = RequestParts { raw_path: "/johnsmith/photos/puppy.jpg", host_bucket: None, ..req };
