@@ -156,8 +156,7 @@ pub fn zipf_churn(cfg: GenConfig) -> Trace {
     for hour in 0..cfg.days * 24 {
         let start = hour * MS_PER_HOUR;
         if hour % 24 == 0 && hour > 0 {
-            for _ in 0..n / 50 {
-                let slot = zipf.sample(&mut b.rng);
+            for slot in distinct_ranks(&zipf, n / 50, &mut b.rng) {
                 let size = b.mixed_size();
                 let name = format!("zipf/{}", b.trace.objects.len());
                 slots[slot] = b.object(name, size, ContentClass::Other, Some(start));
@@ -166,6 +165,23 @@ pub fn zipf_churn(cfg: GenConfig) -> Trace {
         b.read_popular(start, reads_per_hour, &zipf, &slots);
     }
     b.finish()
+}
+
+/// `count` distinct ranks (at most the Zipf's size), drawn by popularity.
+/// Drawn with replacement, about a quarter of zipf's daily draws hit a
+/// slot already taken that day, whose first new object was then replaced
+/// at once and never read.
+fn distinct_ranks(zipf: &Zipf, count: usize, rng: &mut StdRng) -> Vec<usize> {
+    let count = count.min(zipf.cdf.len());
+    let mut taken = vec![false; zipf.cdf.len()];
+    let mut ranks = Vec::with_capacity(count);
+    while ranks.len() < count {
+        let r = zipf.sample(rng);
+        if !std::mem::replace(&mut taken[r], true) {
+            ranks.push(r);
+        }
+    }
+    ranks
 }
 
 /// Three groups of 4 000 objects, each read in its own hours (office 9–17,
@@ -377,6 +393,21 @@ mod tests {
             assert_ne!(t.events, other.events, "{name}: seed ignored");
         }
         assert!(generate("nope", SMALL).is_none());
+    }
+
+    #[test]
+    fn zipf_churn_takes_over_distinct_slots() {
+        let z = Zipf::new(20_000, 0.9);
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut ranks = distinct_ranks(&z, 400, &mut rng);
+        assert!(ranks.iter().filter(|r| **r < 100).count() > 50, "drawn by popularity");
+        ranks.sort_unstable();
+        ranks.dedup();
+        assert_eq!(ranks.len(), 400);
+        assert_eq!(distinct_ranks(&Zipf::new(3, 1.0), 5, &mut rng).len(), 3);
+        // The trace writes 2 % of its slots anew each day after the first.
+        let t = zipf_churn(GenConfig { seed: 1, days: 3, scale: 0.25 });
+        assert_eq!(t.events.iter().filter(|e| e.op == Op::Put).count(), 200);
     }
 
     #[test]
