@@ -19,7 +19,8 @@ const FORMAT_LINE: &str = "stratum data v1";
 /// How the node is laid out on its disks.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The first disk of the hot tier also holds the metadata.
+    /// The first disk of the hot tier also holds the metadata (of a new
+    /// node; an existing one finds it on whichever disk holds it).
     pub tiers: Vec<TierConfig>,
     pub cores: usize,
     /// Bodies up to this size live inside their metadata record.
@@ -160,24 +161,35 @@ impl Node {
 
     /// Opens a node whose shard files go through `io` (a simulated disk in tests).
     pub fn open_with_io(config: &NodeConfig, io: Arc<dyn DiskIo>) -> Result<Arc<Node>> {
-        let primary = config
+        let first_hot = config
             .tiers
             .iter()
             .find(|t| t.tier == Tier::Hot)
             .and_then(|t| t.disks.first())
-            .ok_or_else(|| EngineError::Io(std::io::Error::other("the hot tier needs at least one disk")))?
-            .clone();
+            .ok_or_else(|| EngineError::Io(std::io::Error::other("the hot tier needs at least one disk")))?;
+        let primary = locate_metadata(config, first_hot, io.as_ref())?;
         std::fs::create_dir_all(&primary)?;
         let format = read_format(&primary)?;
         let partition_count = format.as_ref().map_or(config.cores, |f| f.partitions);
+        let partition_dirs: Vec<PathBuf> =
+            (0..partition_count).map(|p| primary.join("meta").join(format!("p{p}"))).collect();
+        if format.is_some() {
+            if let Some(gone) = partition_dirs.iter().find(|d| !d.exists()) {
+                refuse_if_any_holds_shards(
+                    config,
+                    io.as_ref(),
+                    &format!("the metadata partition {} is missing", gone.display()),
+                )?;
+            }
+        }
         let known = format.map(|f| f.disks).unwrap_or_default();
         let (disks, tiers) = open_disks(config, &known, &io)?;
         write_format(&primary, partition_count, &disks)?;
 
         let mut partitions = Vec::with_capacity(partition_count);
         let mut buckets = BTreeMap::new();
-        for p in 0..partition_count {
-            let partition = Partition::open(&primary.join("meta").join(format!("p{p}")))?;
+        for dir in &partition_dirs {
+            let partition = Partition::open(dir)?;
             for bucket in partition.buckets()? {
                 buckets.insert(bucket.name.clone(), bucket);
             }
@@ -228,7 +240,7 @@ impl Node {
         }))
     }
 
-    /// The directory holding the metadata (the first hot disk).
+    /// The disk holding the metadata (the first hot disk when the node was made).
     pub fn data_dir(&self) -> &Path {
         &self.primary
     }
@@ -472,6 +484,67 @@ struct Format {
     disks: BTreeMap<PathBuf, u32>,
 }
 
+/// Where the node's metadata lives: the configured disk holding its format
+/// file. That is the first hot disk when the node was made, wherever the
+/// configuration lists it now, so reordering `--data` loses nothing. A new
+/// node is made only when no configured disk holds shards: starting with
+/// empty metadata beside them (the metadata disk not mounted, or left out)
+/// would remove every one of them as an orphan.
+fn locate_metadata(config: &NodeConfig, first_hot: &Path, io: &dyn DiskIo) -> Result<PathBuf> {
+    let all: Vec<&PathBuf> = config.tiers.iter().flat_map(|t| &t.disks).collect();
+    let homes: Vec<&PathBuf> = all.iter().copied().filter(|d| d.join(FORMAT_FILE).exists()).collect();
+    match homes.as_slice() {
+        [home] => Ok((*home).clone()),
+        [] => {
+            refuse_if_any_holds_shards(config, io, "no configured disk holds this node's metadata (stratum.format, meta/)")?;
+            Ok(first_hot.to_owned())
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|d| d.display().to_string()).collect();
+            Err(EngineError::Io(std::io::Error::other(format!(
+                "several configured disks hold a node's metadata ({}): disks of different nodes are mixed",
+                names.join(", ")
+            ))))
+        }
+    }
+}
+
+/// Refuses to go on with `why` when some configured disk holds shard files.
+fn refuse_if_any_holds_shards(config: &NodeConfig, io: &dyn DiskIo, why: &str) -> Result<()> {
+    let all = config.tiers.iter().flat_map(|t| &t.disks);
+    match all.into_iter().find(|d| holds_shards(io, d)) {
+        None => Ok(()),
+        Some(disk) => Err(EngineError::Io(std::io::Error::other(format!(
+            "{why}, but {} holds shard files: is the disk holding the metadata mounted and configured? \
+             Refusing to start, since empty metadata would make every shard an orphan",
+            disk.display()
+        )))),
+    }
+}
+
+/// Whether `disk` holds any shard file (`core-*/vol/*/<id>.<shard>`). A
+/// directory that cannot be listed counts as holding some.
+fn holds_shards(io: &dyn DiskIo, disk: &Path) -> bool {
+    let list = |dir: &Path| match io.list(dir) {
+        Ok(names) => Some(names),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
+        Err(_) => None,
+    };
+    let Some(slices) = list(disk) else { return true };
+    for slice in slices.iter().filter(|n| n.starts_with("core-")) {
+        let vol = disk.join(slice).join("vol");
+        let Some(fans) = list(&vol) else { return true };
+        for fan in fans {
+            match list(&vol.join(fan)) {
+                None => return true,
+                Some(names) if names.iter().any(|n| crate::orphans::volume_id(n).is_some()) => return true,
+                Some(_) => {}
+            }
+        }
+    }
+    false
+}
+
 fn read_format(primary: &Path) -> Result<Option<Format>> {
     let path = primary.join(FORMAT_FILE);
     let text = match std::fs::read_to_string(&path) {
@@ -599,6 +672,80 @@ mod tests {
         let node = Node::open(&config).expect("reopens");
         let faulty: Vec<u32> = node.disks().filter(|d| d.is_faulty()).map(|d| d.id).collect();
         assert_eq!(faulty, vec![3]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    fn hot(disks: &[PathBuf], cores: usize) -> NodeConfig {
+        NodeConfig {
+            tiers: vec![TierConfig { tier: Tier::Hot, disks: disks.to_vec(), scheme: None }],
+            cores,
+            inline_max_bytes: 0,
+            scrub_bytes_per_sec: 0,
+            scrub_interval: std::time::Duration::from_secs(1),
+            multipart_expiry: std::time::Duration::from_secs(3600),
+        }
+    }
+
+    /// A shard file as the engine names them, unreferenced by any record.
+    fn plant_shard(disk: &Path) -> PathBuf {
+        let dir = disk.join("core-0").join("vol").join("ab");
+        std::fs::create_dir_all(&dir).expect("vol dir");
+        let shard = dir.join("00000000000000ab.0");
+        std::fs::write(&shard, b"shard").expect("shard");
+        shard
+    }
+
+    #[test]
+    fn metadata_is_found_on_whichever_disk_holds_it() {
+        let root = std::env::temp_dir().join(format!("stratum-node-order-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let disks: Vec<PathBuf> = (0..2).map(|i| root.join(format!("d{i}"))).collect();
+        let node = Node::open(&hot(&disks, 3)).expect("opens");
+        assert_eq!(node.data_dir(), disks[0].as_path());
+        drop(node);
+        // Listed the other way round, with another core count: the same
+        // node (its three partitions), its metadata where it was.
+        let swapped = vec![disks[1].clone(), disks[0].clone()];
+        let node = Node::open(&hot(&swapped, 1)).expect("reopens");
+        assert_eq!(node.data_dir(), disks[0].as_path());
+        assert_eq!(node.partition_count(), 3);
+        assert!(!disks[1].join("meta").exists(), "no second, empty metadata is made");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn no_empty_node_is_made_beside_disks_holding_shards() {
+        let root = std::env::temp_dir().join(format!("stratum-node-unmounted-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let disks: Vec<PathBuf> = (0..2).map(|i| root.join(format!("d{i}"))).collect();
+        drop(Node::open(&hot(&disks, 1)).expect("opens"));
+        let shard = plant_shard(&disks[1]);
+        // The metadata disk is not mounted: its mount point is empty.
+        std::fs::remove_dir_all(&disks[0]).expect("unmount");
+        std::fs::create_dir_all(&disks[0]).expect("empty mount point");
+        let err = Node::open(&hot(&disks, 1)).err().expect("refuses").to_string();
+        assert!(err.contains("no configured disk holds this node's metadata"), "{err}");
+        assert!(shard.exists(), "the shard is untouched");
+        // Left out of the configuration altogether: refused the same way.
+        assert!(Node::open(&hot(&disks[1..], 1)).is_err());
+        assert!(shard.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn missing_metadata_partitions_beside_shards_are_refused() {
+        let root = std::env::temp_dir().join(format!("stratum-node-nometa-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let disks = vec![root.join("d0")];
+        drop(Node::open(&hot(&disks, 2)).expect("opens"));
+        std::fs::remove_dir_all(disks[0].join("meta").join("p1")).expect("lose a partition");
+        // Nothing stored: nothing to lose, the partition is made again.
+        drop(Node::open(&hot(&disks, 2)).expect("reopens without shards"));
+        std::fs::remove_dir_all(disks[0].join("meta").join("p1")).expect("lose a partition");
+        let shard = plant_shard(&disks[0]);
+        let err = Node::open(&hot(&disks, 2)).err().expect("refuses").to_string();
+        assert!(err.contains("is missing"), "{err}");
+        assert!(shard.exists(), "the shard is untouched");
         let _ = std::fs::remove_dir_all(&root);
     }
 }

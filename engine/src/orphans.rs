@@ -40,7 +40,7 @@ fn sweep_dir(disk: &Disk, dir: &Path, referenced: &HashSet<u64>) -> Result<usize
     Ok(removed)
 }
 
-fn volume_id(name: &str) -> Option<u64> {
+pub(crate) fn volume_id(name: &str) -> Option<u64> {
     let (id, shard) = name.split_once('.')?;
     (id.len() == 16 && shard.parse::<u8>().is_ok()).then_some(())?;
     u64::from_str_radix(id, 16).ok()

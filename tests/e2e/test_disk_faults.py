@@ -11,6 +11,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import free_port
 
 
 @pytest.fixture
@@ -115,3 +116,58 @@ def test_replaced_disk_is_refilled_by_the_healer(server_factory):
     srv.start()
     for key, body in bodies.items():
         assert c.get_object(Bucket="rep", Key=key)["Body"].read() == body, key
+
+
+def shard_files(*disks):
+    return sorted(str(p) for d in disks for p in d.glob("core-*/vol/*/*") if p.is_file())
+
+
+@pytest.mark.timeout(120)
+def test_metadata_disk_order_and_absence_never_cost_a_shard(server_factory):
+    root = server_factory.new_dir("order")
+    d0, d1 = root / "d0", root / "d1"
+    port = free_port()
+
+    def server(*disks):
+        args = ["serve", "--listen", f"127.0.0.1:{port}", "--cores", "2"]
+        for d in disks:
+            args += ["--data", str(d)]
+        return server_factory.create(cores=2, data_dir=disks[0], port=port, args=args)
+
+    srv = server(d0, d1).start()
+    c = srv.client()
+    c.create_bucket(Bucket="order")
+    rnd = random.Random(5)
+    bodies = {f"obj-{i}": rnd.randbytes(rnd.choice([200, 300_000, 2_100_000])) for i in range(12)}
+    for key, body in bodies.items():
+        c.put_object(Bucket="order", Key=key, Body=body)
+    srv.stop()
+    shards = shard_files(d0, d1)
+    assert shards, "large bodies are stored as shard files"
+
+    # The disks listed the other way round: the same node, every object.
+    srv = server(d1, d0).start()
+    for key, body in bodies.items():
+        assert srv.client().get_object(Bucket="order", Key=key)["Body"].read() == body, key
+    srv.stop()
+    assert shard_files(d0, d1) == shards
+
+    # The metadata disk not mounted (an empty mount point), or left out:
+    # the server refuses to start rather than sweep the other disk's shards
+    # as orphans of an empty node.
+    hidden = root / "d0-unmounted"
+    d0.rename(hidden)
+    d0.mkdir()
+    for disks in [(d0, d1), (d1,)]:
+        srv = server(*disks)
+        srv.spawn()
+        assert srv.proc.wait(timeout=30) != 0
+        assert "holds shard files" in srv.log_text(), srv.log_tail()
+        assert shard_files(d1) == [s for s in shards if s.startswith(str(d1))]
+
+    # Mounted again: everything is there.
+    d0.rmdir()
+    hidden.rename(d0)
+    srv = server(d0, d1).start()
+    for key, body in bodies.items():
+        assert srv.client().get_object(Bucket="order", Key=key)["Body"].read() == body, key
