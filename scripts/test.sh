@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit tests, then the end-to-end
-# tests that drive the real binary with awscli and boto3 on 127.0.0.1.
-# Installs what it needs (Python test tools) when missing.
+# tests that drive the real binary with awscli, boto3, rclone, s3cmd and the
+# AWS SDK for JavaScript on 127.0.0.1. Installs what it needs (Python test
+# tools, Debian's rclone, s3cmd and nodejs, the SDK from package-lock.json)
+# when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,23 @@ if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null; then
     else
         echo "rclone or s3cmd missing and no apt-get: their e2e tests will be skipped"
     fi
+fi
+
+step "node and the AWS SDK for JavaScript (tests/e2e/js)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if command -v apt-get >/dev/null; then
+        sudo_cmd=""
+        [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
+        { $sudo_cmd apt-get update -qq &&
+            $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } ||
+            echo "could not install nodejs and npm: the JavaScript SDK e2e tests will be skipped"
+    else
+        echo "node or npm missing and no apt-get: the JavaScript SDK e2e tests will be skipped"
+    fi
+fi
+if command -v npm >/dev/null && [ ! -d tests/e2e/js/node_modules ]; then
+    (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "npm ci failed in tests/e2e/js: the JavaScript SDK e2e tests will be skipped"
 fi
 
 step "cargo fmt --check"
