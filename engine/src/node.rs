@@ -496,7 +496,11 @@ fn locate_metadata(config: &NodeConfig, first_hot: &Path, io: &dyn DiskIo) -> Re
     match homes.as_slice() {
         [home] => Ok((*home).clone()),
         [] => {
-            refuse_if_any_holds_shards(config, io, "no configured disk holds this node's metadata (stratum.format, meta/)")?;
+            refuse_if_any_holds_shards(
+                config,
+                io,
+                "no configured disk holds this node's metadata (stratum.format, meta/)",
+            )?;
             Ok(first_hot.to_owned())
         }
         many => {
@@ -608,6 +612,17 @@ fn open_disks(
         for path in &tier.disks {
             let found = read_id(path);
             let (id, missing) = match (found, known.get(path)) {
+                // An id this node never gave: the disk is another node's,
+                // and the orphan sweep would take every shard on it.
+                (Some(id), _)
+                    if !known.is_empty() && !known.values().any(|k| *k == id) && holds_shards(io.as_ref(), path) =>
+                {
+                    return Err(EngineError::Io(std::io::Error::other(format!(
+                        "disk {} carries id {id}, which this node never gave, and holds shard files: \
+                         it belongs to another node. Refusing to start",
+                        path.display()
+                    ))));
+                }
                 (Some(id), _) => (id, false),
                 (None, Some(id)) => (*id, true),
                 (None, None) => {
@@ -729,6 +744,27 @@ mod tests {
         // Left out of the configuration altogether: refused the same way.
         assert!(Node::open(&hot(&disks[1..], 1)).is_err());
         assert!(shard.exists());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn another_nodes_disk_holding_shards_is_refused() {
+        let root = std::env::temp_dir().join(format!("stratum-node-foreign-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let ours: Vec<PathBuf> = (0..2).map(|i| root.join(format!("ours{i}"))).collect();
+        let theirs: Vec<PathBuf> = (0..4).map(|i| root.join(format!("theirs{i}"))).collect();
+        drop(Node::open(&hot(&ours, 1)).expect("ours"));
+        drop(Node::open(&hot(&theirs, 1)).expect("theirs"));
+        let mut mixed = ours.clone();
+        mixed.push(theirs[3].clone());
+        let shard = plant_shard(&theirs[3]);
+        let err = Node::open(&hot(&mixed, 1)).err().expect("refuses").to_string();
+        assert!(err.contains("belongs to another node"), "{err}");
+        assert!(shard.exists(), "the other node's shard is untouched");
+        // Without shards it could be anything's: taken under its id.
+        std::fs::remove_file(&shard).expect("empty it");
+        let node = Node::open(&hot(&mixed, 1)).expect("a foreign disk without shards is taken");
+        assert_eq!(node.disks().map(|d| d.id).collect::<Vec<_>>(), vec![1, 2, 4]);
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -6,6 +6,8 @@ use thiserror::Error;
 pub enum MetaError {
     #[error("metadata store: {0}")]
     Store(#[from] fjall::Error),
+    #[error("{0} is in use by another process (another stratum serving the same data?)")]
+    InUse(String),
     #[error("corrupt metadata record: {0}")]
     Corrupt(String),
     #[error("no such bucket")]

@@ -93,7 +93,10 @@ pub struct Partition {
 impl Partition {
     pub fn open(path: &Path) -> Result<Self, MetaError> {
         // Two workers: with one, memtable rotation was seen to deadlock.
-        let db = Database::builder(path).worker_threads(2).open()?;
+        let db = Database::builder(path).worker_threads(2).open().map_err(|e| match e {
+            fjall::Error::Locked => MetaError::InUse(path.display().to_string()),
+            e => MetaError::Store(e),
+        })?;
         let buckets = db.keyspace("buckets", KeyspaceCreateOptions::default)?;
         let objects = db.keyspace("objects", KeyspaceCreateOptions::default)?;
         let uploads = db.keyspace("uploads", KeyspaceCreateOptions::default)?;
@@ -442,4 +445,23 @@ fn scan<T: serde::de::DeserializeOwned>(
         out.push((k.to_vec(), decode(&v)?));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_open_elsewhere_is_named_in_use() {
+        let dir = std::env::temp_dir().join(format!("stratum-meta-inuse-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = Partition::open(&dir).expect("open");
+        match Partition::open(&dir) {
+            Err(MetaError::InUse(path)) => assert_eq!(path, dir.display().to_string()),
+            other => panic!("expected InUse, got {:?}", other.err()),
+        }
+        drop(first);
+        assert!(Partition::open(&dir).is_ok(), "free again once closed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
