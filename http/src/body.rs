@@ -68,6 +68,12 @@ impl Framing {
         Ok(Framing { wire_len, decoded_len, payload, header_checksum })
     }
 
+    /// A body of `wire_len` bytes read only to be skipped (its request was
+    /// refused before authentication said how it is framed).
+    pub fn unread(wire_len: u64) -> Framing {
+        Framing { wire_len, decoded_len: Some(wire_len), payload: Payload::Unsigned, header_checksum: None }
+    }
+
     fn is_chunked(&self) -> bool {
         self.decoded_len != Some(self.wire_len)
             || matches!(
@@ -296,4 +302,19 @@ fn malformed_trailer(message: String) -> S3Error {
 
 fn chunk_error(e: crate::aws_chunked::ChunkError) -> S3Error {
     S3Error::new(e.s3_code(), e.http_status(), e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body skipped unread is taken as plain bytes, whatever its request
+    /// claimed: no aws-chunked decoding, no hash to match.
+    #[test]
+    fn unread_framing_is_plain_bytes() {
+        let f = Framing::unread(10);
+        assert!(!f.is_chunked());
+        assert_eq!((f.wire_len, f.decoded_len), (10, Some(10)));
+        assert!(f.header_checksum.is_none() && matches!(f.payload, Payload::Unsigned));
+    }
 }

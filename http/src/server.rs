@@ -171,11 +171,18 @@ async fn handle(
     let framing = match framing {
         Ok(f) => f,
         Err(e) => {
+            // Refused before its body was read (most often a wrong
+            // signature): a small body is skipped unread, so a keep-alive
+            // client (the JS SDK reuses the socket at once) can go on; a body
+            // we cannot frame or would rather not read closes the connection.
+            let reusable = match skippable_body(&req) {
+                Some(wire_len) => drain(&mut Body::new(conn, Framing::unread(wire_len))).await,
+                None => false,
+            };
             let status = e.status;
-            let ok = send_error_from(conn, e, &req.resource(), is_head, request_id, &core_header).await.is_ok();
-            // A body we cannot frame leaves the connection unusable.
-            let framed = req.header("transfer-encoding").is_none() && body_length(&req) == 0;
-            return ((status, target), 0, ok && framed);
+            let ok =
+                send_error_from(conn, e, &req.resource(), is_head, request_id, &core_header, !reusable).await.is_ok();
+            return ((status, target), 0, ok && reusable);
         }
     };
     let mut body = Body::new(conn, framing);
@@ -185,6 +192,7 @@ async fn handle(
     match result {
         Ok(resp) => {
             let status = resp.status;
+            let resp = if drained { resp } else { resp.header("connection", "close") };
             match send(conn, resp, request_id, &core_header, is_head).await {
                 Ok(bytes) => ((status, target), bytes, drained),
                 Err(e) => {
@@ -195,16 +203,18 @@ async fn handle(
         }
         Err(e) => {
             let status = e.status;
-            let ok = send_error_from(conn, e, &resource, is_head, request_id, &core_header).await.is_ok();
+            let ok = send_error_from(conn, e, &resource, is_head, request_id, &core_header, !drained).await.is_ok();
             ((status, target), 0, ok && drained)
         }
     }
 }
 
-/// The declared body length; an unparsable one counts as unbounded, so the
+/// The wire length of a body that can be skipped unread to keep the
+/// connection, or `None` when it is too long to bother or cannot be framed
+/// (Transfer-Encoding, conflicting or unparsable Content-Length): then the
 /// connection closes rather than reading a body as the next request.
-fn body_length(req: &Request) -> u64 {
-    req.header("content-length").map_or(0, |v| v.trim().parse().unwrap_or(u64::MAX))
+fn skippable_body(req: &Request) -> Option<u64> {
+    crate::body::wire_length(req).ok().filter(|&len| len <= DRAIN_MAX_BYTES)
 }
 
 /// Reads what the handler left of a small body so the connection stays
@@ -436,10 +446,14 @@ async fn send_error(
     request_id: &str,
 ) -> std::io::Result<u64> {
     let core = ctx.store.core();
-    send_error_from(conn, e, resource, is_head, request_id, &format!("{core}/{core}")).await
+    // Every caller closes the connection after this answer.
+    send_error_from(conn, e, resource, is_head, request_id, &format!("{core}/{core}"), true).await
 }
 
 /// Writes an S3 error document (headers only for HEAD, as S3 does).
+/// `closing`: the connection closes after it, which the answer says
+/// (`Connection: close`), so a keep-alive client does not send its next
+/// request into a closed socket.
 async fn send_error_from(
     conn: &mut Conn,
     e: S3Error,
@@ -447,14 +461,47 @@ async fn send_error_from(
     is_head: bool,
     request_id: &str,
     core: &str,
+    closing: bool,
 ) -> std::io::Result<u64> {
     METRICS.error(e.code);
     let extra: Vec<(&str, &str)> = e.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let body = xml::error(e.code, &e.message, resource, request_id, &extra);
-    let resp = Response {
-        status: e.status,
-        headers: vec![("content-type".into(), "application/xml".into())],
-        body: ResponseBody::Bytes(body),
-    };
+    let mut resp =
+        Response::new(e.status).header("content-type", "application/xml").with_body(ResponseBody::Bytes(body));
+    if closing {
+        resp = resp.header("connection", "close");
+    }
     send(conn, resp, request_id, core, is_head).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(extra_headers: &str) -> Request {
+        let bytes = format!("PUT /b/k HTTP/1.1\r\nHost: h\r\n{extra_headers}\r\n");
+        let (head, _) = crate::conn::parse_head(bytes.as_bytes()).expect("parses").expect("complete");
+        Request::parse_for(head, &[]).expect("request")
+    }
+
+    /// A refused request's small body is skipped so the connection lives on
+    /// (the JS SDK sends its next request on it at once); one we cannot
+    /// frame, or a large one, closes the connection.
+    #[test]
+    fn refused_request_body_is_skipped_only_when_small_and_framed() {
+        assert_eq!(skippable_body(&request("")), Some(0));
+        assert_eq!(skippable_body(&request("Content-Length: 1\r\n")), Some(1));
+        let max = format!("Content-Length: {DRAIN_MAX_BYTES}\r\n");
+        assert_eq!(skippable_body(&request(&max)), Some(DRAIN_MAX_BYTES));
+        let over = format!("Content-Length: {}\r\n", DRAIN_MAX_BYTES + 1);
+        assert_eq!(skippable_body(&request(&over)), None);
+        for unframed in [
+            "Transfer-Encoding: chunked\r\n",
+            "Content-Length: 4\r\nContent-Length: 5\r\n",
+            "Content-Length: x\r\n",
+            "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+        ] {
+            assert_eq!(skippable_body(&request(unframed)), None, "{unframed}");
+        }
+    }
 }
