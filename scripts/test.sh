@@ -29,15 +29,11 @@ fi
 
 step "node and the AWS SDK for JavaScript (tests/e2e/js)"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    if command -v apt-get >/dev/null; then
-        sudo_cmd=""
-        [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
-        { $sudo_cmd apt-get update -qq &&
-            $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; } ||
-            echo "could not install nodejs and npm: the JavaScript SDK e2e tests will be skipped"
-    else
-        echo "node or npm missing and no apt-get: the JavaScript SDK e2e tests will be skipped"
-    fi
+    as_root=(env DEBIAN_FRONTEND=noninteractive)
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo -n "${as_root[@]}")
+    { command -v apt-get >/dev/null && "${as_root[@]}" apt-get update -qq &&
+        "${as_root[@]}" apt-get install -y -qq nodejs npm >/dev/null; } ||
+        echo "could not install nodejs and npm with apt-get: the JavaScript SDK e2e tests will be skipped"
 fi
 if command -v npm >/dev/null && [ ! -d tests/e2e/js/node_modules ]; then
     (cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error) ||
