@@ -43,8 +43,7 @@ impl VolumeWriter {
     pub fn new(node: Arc<Node>, core: u16, tier: Tier) -> Result<VolumeWriter> {
         let state = node.tier(tier).ok_or(EngineError::InsufficientDisks)?;
         let scheme = state.scheme;
-        let healthy: Vec<u32> =
-            state.disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect();
+        let healthy = writable_disks(&node, tier);
         if healthy.len() < usize::from(scheme.data) || healthy.is_empty() {
             // Short of disks because some are full: that is the client's 507.
             if state.disks.iter().any(|d| node.disk(*d).is_some_and(|d| d.is_full() && !d.is_faulty())) {
@@ -103,13 +102,37 @@ impl VolumeWriter {
     }
 
     async fn open_sinks(&mut self) -> Result<()> {
-        // Shards must not eat the metadata store's reserve; the check marks
-        // that disk full, so the next volume is placed around it.
-        let on_metadata_disk =
-            self.vref.disks.iter().any(|d| self.node.disk(*d).is_some_and(|d| d.path == self.node.data_dir()));
-        if on_metadata_disk && self.node.metadata_is_short() {
-            return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
+        loop {
+            // Shards must not eat the metadata store's reserve; the check
+            // marks that disk full, so the next volume is placed around it.
+            let on_metadata_disk =
+                self.vref.disks.iter().any(|d| self.node.disk(*d).is_some_and(|d| d.path == self.node.data_dir()));
+            if on_metadata_disk && self.node.metadata_is_short() {
+                return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
+            }
+            let Err(e) = self.create_sinks().await else { return Ok(()) };
+            // The disk that failed is marked faulty (or full) by now: place
+            // the volume again on the tier's disks left, while they meet
+            // the scheme. Nothing is written yet, so the client sees no
+            // error for a disk that vanished under a running node.
+            for sink in self.sinks.drain(..) {
+                sink.discard().await;
+            }
+            let Some(tier) = Tier::from_code(self.vref.tier) else { return Err(e) };
+            let healthy = writable_disks(&self.node, tier);
+            if healthy.len() < usize::from(self.vref.data_shards) || healthy.is_empty() {
+                return Err(e);
+            }
+            let disks = layout::place(&healthy, self.vref.disks.len(), self.vref.id);
+            if disks == self.vref.disks {
+                return Err(e);
+            }
+            tracing::warn!(volume = %format!("{:016x}", self.vref.id), error = %e, "shard file not created: volume placed again");
+            self.vref.disks = disks;
         }
+    }
+
+    async fn create_sinks(&mut self) -> Result<()> {
         let v = &self.vref;
         for (shard, disk_id) in v.disks.iter().enumerate() {
             let disk = self.node.disk(*disk_id).ok_or(EngineError::InsufficientDisks)?.clone();
@@ -211,6 +234,12 @@ impl VolumeWriter {
 
 /// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
 /// broken: it takes shards again once space is freed).
+/// The tier's disks that take new shards.
+fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
+    let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
+    disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect()
+}
+
 fn fail(node: &Node, disk: u32, e: EngineError) -> EngineError {
     if let (EngineError::Io(io), Some(d)) = (&e, node.disk(disk)) {
         if io.raw_os_error() == Some(libc::ENOSPC) {

@@ -63,7 +63,8 @@ fn a_failed_operation_fails_only_its_own_write() {
             rng.fill(&mut body[..]);
             put(&store, "first", &body).await.expect("put");
             acked.push(("first".into(), body));
-            // Fail each mutating operation of a PUT in turn: every one must fail the PUT.
+            // Fail each mutating operation of a PUT in turn: every one after
+            // the shard files' creation must fail the PUT.
             let ops_per_put = sim.ops() - before;
             assert!(ops_per_put >= 16, "a 3-shard PUT took only {ops_per_put} operations");
             for n in 1..=ops_per_put {
@@ -72,6 +73,17 @@ fn a_failed_operation_fails_only_its_own_write() {
                 rng.fill(&mut body[..]);
                 sim.fail_op(n);
                 match put(&store, &key, &body).await {
+                    // The first operations create the three shard files;
+                    // nothing is written yet, so the volume is placed
+                    // around the disk that failed and the PUT succeeds.
+                    Ok(()) if n <= 3 => {
+                        let Some(Some(path)) = sim.last_failed() else { panic!("op {n}: no file operation failed") };
+                        let disk = node.disks().find(|d| path.starts_with(&d.path)).expect("a disk's path");
+                        assert!(disk.is_faulty(), "op {n}: {} failed but its disk is not faulty", path.display());
+                        assert_eq!(get(&store, &key).await.expect("read"), body, "op {n}: placed around");
+                        assert_eq!(temp_files(&sim, &root), Vec::<PathBuf>::new(), "op {n}: temp files left");
+                        acked.push((key.clone(), body.clone()));
+                    }
                     Ok(()) => panic!("op {n} of {ops_per_put} failed but the PUT succeeded"),
                     Err(e) => {
                         assert!(matches!(e, EngineError::Io(_)), "op {n}: {e}");

@@ -171,3 +171,29 @@ def test_metadata_disk_order_and_absence_never_cost_a_shard(server_factory):
     srv = server(d0, d1).start()
     for key, body in bodies.items():
         assert srv.client().get_object(Bucket="order", Key=key)["Body"].read() == body, key
+
+
+@pytest.mark.timeout(120)
+def test_disk_vanishing_under_a_running_node_costs_no_request(server_factory):
+    root = server_factory.new_dir("vanish")
+    d0, d1, d2 = root / "d0", root / "d1", root / "d2"
+    srv = server_factory.start(cores=2, data_dir=d0, extra=["--data", str(d1), "--data", str(d2)])
+    c = srv.client()  # no retries: every request must succeed the first time
+    c.create_bucket(Bucket="vanish")
+    rnd = random.Random(3)
+    before = {f"old-{i}": rnd.randbytes(1_500_000) for i in range(6)}
+    for key, body in before.items():
+        c.put_object(Bucket="vanish", Key=key, Body=body)
+
+    # The disk's tree disappears while the node runs (a pulled drive, an
+    # unmount under it): reads rebuild around it, and writes that meet it
+    # go to the disks left instead of failing.
+    for slice_dir in d2.glob("core-*"):
+        shutil.rmtree(slice_dir)
+    after = {f"new-{i}": rnd.randbytes(1_500_000) for i in range(8)}
+    for key, body in after.items():
+        c.put_object(Bucket="vanish", Key=key, Body=body)
+    for key, body in {**before, **after}.items():
+        assert c.get_object(Bucket="vanish", Key=key)["Body"].read() == body, key
+    assert disk_states(srv)[str(d2)][1].startswith("faulty")
+    assert "volume placed again" in srv.log_text()
