@@ -145,6 +145,8 @@ pub struct Node {
     deleting: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Volumes a read had to reconstruct, waiting for the scrubber to repair.
     repairs: std::sync::Mutex<std::collections::VecDeque<(stratum_meta::VolumeRef, u64)>>,
+    /// Paces the metadata flushes a short metadata disk starts.
+    metadata_flush: Pacer,
     /// Temp files of interrupted writes removed at start-up.
     pub temp_files_removed: usize,
     /// Shard files no record referenced, removed at start-up.
@@ -235,6 +237,7 @@ impl Node {
             deleting: Default::default(),
             in_use: Default::default(),
             freed: Default::default(),
+            metadata_flush: Pacer::default(),
             temp_files_removed,
             orphans_removed,
         }))
@@ -267,13 +270,27 @@ impl Node {
     }
 
     /// Whether the metadata disk is down to its reserve
-    /// (`METADATA_RESERVE_BYTES`). It then also counts as full, so shards
-    /// go to other disks and kept freed files are given back; it takes
-    /// shards again once `Disk::check_space` finds room.
+    /// (`METADATA_RESERVE_BYTES`) plus what the memtables will write when
+    /// flushed. It then also counts as full, so shards go to other disks
+    /// and kept freed files are given back; it takes shards again once
+    /// `Disk::check_space` finds room.
     pub fn metadata_is_short(&self) -> bool {
         let Some(disk) = self.disks.values().find(|d| d.path == self.primary) else { return false };
         let Some((total, free)) = disk.space() else { return false };
-        let short = free < crate::limits::METADATA_RESERVE_BYTES.min(total / 8);
+        let unflushed: u64 = self.partitions.iter().map(|p| p.unflushed_bytes()).sum();
+        let reserve = crate::limits::METADATA_RESERVE_BYTES.min(total / 8);
+        let short = free < reserve.saturating_add(unflushed);
+        // Memtables near the room left: flush them while their tables
+        // still fit (a 64 MiB memtable on a small disk would otherwise
+        // grow until the flush meets ENOSPC, and fjall stops for good).
+        let tight = free < reserve.saturating_add(2 * unflushed);
+        if tight && unflushed > 0 && self.metadata_flush.take_turn(std::time::Duration::from_secs(1)) {
+            for p in &self.partitions {
+                if let Err(e) = p.start_flush() {
+                    tracing::warn!(error = %e, "cannot start a metadata flush");
+                }
+            }
+        }
         if short {
             disk.mark_full();
         }
@@ -490,6 +507,23 @@ struct Format {
 /// node is made only when no configured disk holds shards: starting with
 /// empty metadata beside them (the metadata disk not mounted, or left out)
 /// would remove every one of them as an orphan.
+/// Lets one caller through per interval, from any thread.
+#[derive(Default)]
+struct Pacer {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Pacer {
+    fn take_turn(&self, every: std::time::Duration) -> bool {
+        let Ok(mut last) = self.last.lock() else { return false };
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+        true
+    }
+}
+
 fn locate_metadata(config: &NodeConfig, first_hot: &Path, io: &dyn DiskIo) -> Result<PathBuf> {
     let all: Vec<&PathBuf> = config.tiers.iter().flat_map(|t| &t.disks).collect();
     let homes: Vec<&PathBuf> = all.iter().copied().filter(|d| d.join(FORMAT_FILE).exists()).collect();

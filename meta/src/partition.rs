@@ -273,6 +273,24 @@ impl Partition {
         Ok(Applied { freed: stored.iter().filter_map(|p| p.body.volume().cloned()).collect(), object: None })
     }
 
+    /// Bytes in memtables not yet flushed. Their flush writes about as much
+    /// again as new tables (before the journal they replace goes), and the
+    /// compaction after it as much once more: space the store takes on its
+    /// own, after the writes that were checked against free space.
+    pub fn unflushed_bytes(&self) -> u64 {
+        self.db.write_buffer_size()
+    }
+
+    /// Starts flushing every keyspace's memtable (fjall's background
+    /// workers write them as tables), so the journal they replace can go.
+    /// `rotate_memtable` is fjall's, public though undocumented.
+    pub fn start_flush(&self) -> Result<(), MetaError> {
+        for keyspace in [&self.buckets, &self.objects, &self.uploads, &self.parts] {
+            keyspace.rotate_memtable()?;
+        }
+        Ok(())
+    }
+
     pub fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
         self.buckets.get(name)?.map(|b| decode(&b)).transpose()
     }

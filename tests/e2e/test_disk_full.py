@@ -158,3 +158,54 @@ def test_metadata_full_refuses_puts_and_recovers(server_factory, small_fs: Path)
     assert c.get_object(Bucket="meta", Key="large")["Body"].read() == big
     for key in rnd.sample(sorted(stored), 100):
         assert c.get_object(Bucket="meta", Key=key)["Body"].read() == stored[key], key
+
+
+@pytest.fixture
+def fs_96m(tmp_path):
+    mnt = tmp_path / "small96"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.mark.timeout(240)
+def test_small_bodies_filling_the_disk_never_stop_the_metadata_store(server_factory, fs_96m: Path):
+    """Only small bodies, so only the metadata grows: its 64 MiB memtable
+    fills before the disk's reserve is reached. Its flush must still find
+    room (it met ENOSPC once, and fjall then refused every write, deletes
+    included, with 500 until a restart)."""
+    srv = server_factory.start(cores=1, data_dir=fs_96m / "data")
+    c = srv.client()
+    c.create_bucket(Bucket="small")
+    rnd = random.Random(12)
+    stored = {}
+    refused = None
+    deadline = time.monotonic() + 180
+    i = 0
+    while refused is None:
+        assert time.monotonic() < deadline, f"a 96 MiB disk took {len(stored)} 20 KB objects"
+        key = f"k{i:06d}"
+        body = rnd.randbytes(20_000)
+        try:
+            c.put_object(Bucket="small", Key=key, Body=body)
+            stored[key] = body
+        except ClientError as e:
+            refused = e.response
+        i += 1
+    assert refused["Error"]["Code"] == "InsufficientStorage", refused["Error"]
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 507
+    assert len(stored) > 1000
+    keys = sorted(stored)
+    for key in keys[::2]:
+        c.delete_object(Bucket="small", Key=key)
+    for key in rnd.sample(keys[1::2], 100):
+        assert c.get_object(Bucket="small", Key=key)["Body"].read() == stored[key], key
+    assert "Poisoned" not in srv.log_text()
+    srv.restart()
+    for key in rnd.sample(keys[1::2], 100):
+        assert c.get_object(Bucket="small", Key=key)["Body"].read() == stored[key], key
+    c.delete_object(Bucket="small", Key=keys[1])
