@@ -13,16 +13,19 @@ import pytest
 from botocore.exceptions import ClientError
 
 
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = tmp_path / "small"
+def tmpfs(mnt: Path, size: str):
     mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mnt)],
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    yield from tmpfs(tmp_path / "small", "48m")
 
 
 @pytest.mark.timeout(180)
@@ -162,14 +165,7 @@ def test_metadata_full_refuses_puts_and_recovers(server_factory, small_fs: Path)
 
 @pytest.fixture
 def fs_96m(tmp_path):
-    mnt = tmp_path / "small96"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {r.stderr.strip()}")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    yield from tmpfs(tmp_path / "small96", "96m")
 
 
 @pytest.mark.timeout(240)
