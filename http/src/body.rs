@@ -12,35 +12,66 @@ use crate::error::S3Error;
 use crate::limits::BODY_CHUNK_BYTES;
 use crate::request::{parse_decimal, Request};
 use crate::sigv4::Payload;
+use crate::transfer_chunked::ChunkedDecoder;
+
+/// How the body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Content-Length bytes (none without the header).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`, taken only around an aws-chunked body
+    /// whose decoded length is declared: what the AWS SDK for JavaScript
+    /// sends for a streamed PutObject.
+    Chunked,
+}
+
+impl Wire {
+    /// The length when the header gave it.
+    pub fn known_len(self) -> Option<u64> {
+        match self {
+            Wire::Length(n) => Some(n),
+            Wire::Chunked => None,
+        }
+    }
+}
 
 /// How the body is framed on the wire, decided before the handler runs.
 pub struct Framing {
-    /// Bytes on the wire (Content-Length).
-    pub wire_len: u64,
+    pub wire: Wire,
     /// Bytes the object will have (x-amz-decoded-content-length for aws-chunked).
     pub decoded_len: Option<u64>,
+    /// The body is aws-chunked (Content-Encoding or a streaming payload).
+    aws_chunked: bool,
     pub payload: Payload,
     /// A checksum the client declared in a header (x-amz-checksum-*), to verify.
     pub header_checksum: Option<(ChecksumAlgo, String)>,
 }
 
-/// The body's length on the wire, from the transport's point of view; checked
-/// before authentication, since a request we cannot frame cannot be answered
-/// and kept alive.
-pub fn wire_length(req: &Request) -> Result<u64, S3Error> {
-    if req.header("transfer-encoding").is_some() {
+/// How the body is delimited on the wire, from the transport's point of
+/// view; checked before authentication, since a request we cannot frame
+/// cannot be answered and kept alive.
+pub fn wire_framing(req: &Request) -> Result<Wire, S3Error> {
+    let encodings: Vec<&str> =
+        req.head.headers.iter().filter(|(n, _)| n == "transfer-encoding").map(|(_, v)| v.as_str()).collect();
+    if !encodings.is_empty() {
         // Both framings at once is how requests get smuggled: refuse.
         if req.header("content-length").is_some() {
             return Err(S3Error::invalid_request("Content-Length and Transfer-Encoding together"));
+        }
+        let only_chunked = matches!(encodings.as_slice(), [one] if one.trim().eq_ignore_ascii_case("chunked"));
+        let aws_chunked =
+            req.header("content-encoding").is_some_and(|v| v.split(',').any(|e| e.trim() == "aws-chunked"));
+        if only_chunked && aws_chunked && req.header("x-amz-decoded-content-length").is_some() {
+            return Ok(Wire::Chunked);
         }
         return Err(S3Error::not_implemented("Transfer-Encoding"));
     }
     let lengths: Vec<&str> =
         req.head.headers.iter().filter(|(n, _)| n == "content-length").map(|(_, v)| v.as_str()).collect();
     match lengths.as_slice() {
-        [] => Ok(0),
+        [] => Ok(Wire::Length(0)),
         [first, rest @ ..] if rest.iter().all(|v| v == first) => {
-            parse_decimal(first).ok_or_else(|| S3Error::invalid_argument("invalid Content-Length"))
+            parse_decimal(first).map(Wire::Length).ok_or_else(|| S3Error::invalid_argument("invalid Content-Length"))
         }
         _ => Err(S3Error::invalid_argument("conflicting Content-Length headers")),
     }
@@ -48,7 +79,7 @@ pub fn wire_length(req: &Request) -> Result<u64, S3Error> {
 
 impl Framing {
     pub fn from_request(req: &Request, payload: Payload) -> Result<Framing, S3Error> {
-        let wire_len = wire_length(req)?;
+        let wire = wire_framing(req)?;
         let chunked =
             matches!(
                 payload,
@@ -59,23 +90,29 @@ impl Framing {
                 S3Error::new("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
             })?)
         } else {
-            Some(wire_len)
+            wire.known_len()
         };
         let header_checksum =
             req.head.headers.iter().find_map(|(name, value)| {
                 ChecksumAlgo::from_header_name(name).map(|algo| (algo, value.trim().to_owned()))
             });
-        Ok(Framing { wire_len, decoded_len, payload, header_checksum })
+        Ok(Framing { wire, decoded_len, aws_chunked: chunked, payload, header_checksum })
     }
 
     /// A body of `wire_len` bytes read only to be skipped (its request was
     /// refused before authentication said how it is framed).
     pub fn unread(wire_len: u64) -> Framing {
-        Framing { wire_len, decoded_len: Some(wire_len), payload: Payload::Unsigned, header_checksum: None }
+        Framing {
+            wire: Wire::Length(wire_len),
+            decoded_len: Some(wire_len),
+            aws_chunked: false,
+            payload: Payload::Unsigned,
+            header_checksum: None,
+        }
     }
 
     fn is_chunked(&self) -> bool {
-        self.decoded_len != Some(self.wire_len)
+        self.aws_chunked
             || matches!(
                 self.payload,
                 Payload::StreamingSigned(_) | Payload::StreamingSignedTrailer(_) | Payload::StreamingUnsignedTrailer
@@ -95,7 +132,10 @@ enum Expected {
 
 pub struct Body<'c> {
     conn: &'c mut Conn,
+    /// Bytes left of a Content-Length body.
     wire_left: u64,
+    /// The transport decoder of a Transfer-Encoding: chunked body.
+    transfer: Option<ChunkedDecoder>,
     decoded_len: u64,
     decoded_seen: u64,
     decoder: Option<AwsChunkedDecoder>,
@@ -111,7 +151,7 @@ pub struct Body<'c> {
 impl<'c> Body<'c> {
     pub fn new(conn: &'c mut Conn, framing: Framing) -> Body<'c> {
         let chunked = framing.is_chunked();
-        let decoded_len = framing.decoded_len.unwrap_or(framing.wire_len);
+        let decoded_len = framing.decoded_len.or(framing.wire.known_len()).unwrap_or(0);
         let sha256 = match &framing.payload {
             Payload::Sha256Hex(hex) => Some((Sha256::new(), hex.to_ascii_lowercase())),
             _ => None,
@@ -123,7 +163,8 @@ impl<'c> Body<'c> {
         let checksum = framing.header_checksum.map(|(algo, value)| (ChecksumHasher::new(algo), Expected::Value(value)));
         Body {
             conn,
-            wire_left: framing.wire_len,
+            wire_left: framing.wire.known_len().unwrap_or(0),
+            transfer: (framing.wire == Wire::Chunked).then(ChunkedDecoder::new),
             decoded_len,
             decoded_seen: 0,
             decoder,
@@ -132,7 +173,7 @@ impl<'c> Body<'c> {
             checksum_result: None,
             raw: Vec::new(),
             out: Vec::new(),
-            finished: framing.wire_len == 0 && !chunked,
+            finished: framing.wire == Wire::Length(0) && !chunked,
         }
     }
 
@@ -143,12 +184,20 @@ impl<'c> Body<'c> {
 
     /// True once every byte of the body has been read from the connection.
     pub fn is_drained(&self) -> bool {
-        self.wire_left == 0
+        match &self.transfer {
+            None => self.wire_left == 0,
+            Some(t) => t.is_done(),
+        }
     }
 
-    /// Bytes still unread on the wire.
+    /// Bytes still unread on the wire (unknown, so the most, while a
+    /// chunked body goes on).
     pub fn wire_left(&self) -> u64 {
-        self.wire_left
+        match &self.transfer {
+            None => self.wire_left,
+            Some(t) if t.is_done() => 0,
+            Some(_) => u64::MAX,
+        }
     }
 
     /// The next decoded bytes, or `None` at the end, after every check passed.
@@ -157,18 +206,40 @@ impl<'c> Body<'c> {
             if self.finished {
                 return Ok(None);
             }
-            if self.wire_left == 0 {
+            if self.is_drained() {
                 self.finish()?;
                 self.finished = true;
                 return Ok(None);
             }
-            let want = self.wire_left.min(BODY_CHUNK_BYTES as u64) as usize;
-            self.raw.resize(want, 0);
-            let n = self.conn.read_some(&mut self.raw[..want]).await.map_err(|_| incomplete())?;
-            if n == 0 {
-                return Err(incomplete());
-            }
-            self.wire_left -= n as u64;
+            let n = match &mut self.transfer {
+                None => {
+                    let want = self.wire_left.min(BODY_CHUNK_BYTES as u64) as usize;
+                    self.raw.resize(want, 0);
+                    let n = self.conn.read_some(&mut self.raw[..want]).await.map_err(|_| incomplete())?;
+                    if n == 0 {
+                        return Err(incomplete());
+                    }
+                    self.wire_left -= n as u64;
+                    n
+                }
+                Some(transfer) => {
+                    // Only this body's bytes are taken: the next request's
+                    // stay in the connection's buffer.
+                    let wire = self.conn.fill_buf().await.map_err(|_| incomplete())?;
+                    if wire.is_empty() {
+                        return Err(incomplete());
+                    }
+                    self.raw.clear();
+                    let used = transfer
+                        .feed(wire, &mut self.raw)
+                        .map_err(|e| S3Error::new("IncompleteBody", 400, e.to_string()))?;
+                    self.conn.consume(used);
+                    if self.raw.is_empty() {
+                        continue;
+                    }
+                    self.raw.len()
+                }
+            };
             if let Some(decoder) = &mut self.decoder {
                 self.out.clear();
                 decoder.feed(&self.raw[..n], &mut self.out).map_err(chunk_error)?;
@@ -314,7 +385,7 @@ mod tests {
     fn unread_framing_is_plain_bytes() {
         let f = Framing::unread(10);
         assert!(!f.is_chunked());
-        assert_eq!((f.wire_len, f.decoded_len), (10, Some(10)));
+        assert_eq!((f.wire, f.decoded_len), (Wire::Length(10), Some(10)));
         assert!(f.header_checksum.is_none() && matches!(f.payload, Payload::Unsigned));
     }
 }

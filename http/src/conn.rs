@@ -114,6 +114,22 @@ impl Conn {
         self.stream.read(out).await
     }
 
+    /// The buffered bytes, reading from the socket when none are: for a
+    /// body whose end only its framing tells, which must leave what follows
+    /// it (the next request) in the buffer. Empty only when the peer closed.
+    pub async fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.end == self.start {
+            self.start = 0;
+            self.end = self.stream.read(&mut self.buf).await?;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    /// Marks `n` bytes of [`Conn::fill_buf`]'s answer as taken.
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
     pub async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.stream.write_all(bytes).await
     }

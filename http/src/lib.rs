@@ -33,8 +33,10 @@ mod router;
 mod server;
 pub mod sigv2;
 pub mod sigv4;
+pub mod transfer_chunked;
 pub mod xml;
 
+pub use body::Wire;
 pub use conn::{Head, HeadError};
 pub use ctx::{Ctx, HttpConfig};
 pub use error::S3Error;

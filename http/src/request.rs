@@ -116,7 +116,7 @@ pub(crate) fn parse_decimal(value: &str) -> Option<u64> {
 pub struct FramedRequest {
     pub request: Request,
     pub head_len: usize,
-    pub body_wire_len: u64,
+    pub body: crate::body::Wire,
 }
 
 /// Why bytes are not a request the server can frame: a bad head (the
@@ -130,12 +130,12 @@ pub enum FramingError {
 /// The pure front of the server, exposed for the fuzzers and for tests:
 /// the head at the start of `bytes` through the steps `serve_connection`
 /// takes before authentication (`parse_head`, [`Request::parse_for`],
-/// `wire_length`). `Ok(None)` while the head is incomplete.
+/// `wire_framing`). `Ok(None)` while the head is incomplete.
 pub fn frame_request(bytes: &[u8], domains: &[String]) -> Result<Option<FramedRequest>, FramingError> {
     let Some((head, head_len)) = parse_head(bytes).map_err(FramingError::Head)? else { return Ok(None) };
     let request = Request::parse_for(head, domains).map_err(FramingError::Request)?;
-    let body_wire_len = crate::body::wire_length(&request).map_err(FramingError::Request)?;
-    Ok(Some(FramedRequest { request, head_len, body_wire_len }))
+    let body = crate::body::wire_framing(&request).map_err(FramingError::Request)?;
+    Ok(Some(FramedRequest { request, head_len, body }))
 }
 
 /// The bucket named by a `Host: <bucket>.<domain>[:port]` header.
@@ -246,7 +246,7 @@ mod tests {
         let req = framed(head).expect("frames").expect("complete").request;
         assert_eq!(req.header_u64("x-amz-decoded-content-length").map_err(|e| e.code).unwrap_err(), "InvalidArgument");
         let ok = framed(b"PUT /b/k HTTP/1.1\r\nContent-Length:  12 \r\n\r\nbody").expect("frames").expect("complete");
-        assert_eq!((ok.body_wire_len, ok.head_len), (12, 43));
+        assert_eq!((ok.body, ok.head_len), (crate::body::Wire::Length(12), 43));
     }
 
     #[test]
@@ -258,7 +258,22 @@ mod tests {
             assert!(matches!(framed(head(extra).as_bytes()), Err(FramingError::Request(_))), "{extra}");
         }
         let same = framed(head("Content-Length: 4\r\nContent-Length: 4\r\n").as_bytes()).expect("frames");
-        assert_eq!(same.map(|f| f.body_wire_len), Some(4));
+        assert_eq!(same.map(|f| f.body), Some(crate::body::Wire::Length(4)));
+        // Transfer-Encoding only as the JS SDK streams: chunked around an
+        // aws-chunked body of a declared decoded length.
+        let streamed =
+            "Transfer-Encoding: chunked\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 9\r\n";
+        let taken = framed(head(streamed).as_bytes()).expect("frames").expect("complete");
+        assert_eq!(taken.body, crate::body::Wire::Chunked);
+        for extra in [
+            "Transfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Encoding: aws-chunked\r\n",
+            "Transfer-Encoding: gzip, chunked\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 9\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 9\r\n",
+            "Transfer-Encoding: chunked\r\nContent-Length: 4\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 9\r\n",
+        ] {
+            assert!(matches!(framed(head(extra).as_bytes()), Err(FramingError::Request(_))), "{extra}");
+        }
         // A head split across reads is incomplete, not refused.
         let full = head("Content-Length: 4\r\n");
         for cut in 0..full.len() {

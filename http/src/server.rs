@@ -160,7 +160,7 @@ async fn handle(
     let owner = owner_core(ctx, &req);
     let core_header = format!("{}/{}", ctx.store.core(), owner);
     // A browser's preflight carries no credentials; it only reads CORS rules.
-    let payload = crate::body::wire_length(&req).and_then(|_| {
+    let payload = crate::body::wire_framing(&req).and_then(|_| {
         if req.method() == "OPTIONS" {
             Ok(sigv4::Payload::Unsigned)
         } else {
@@ -214,7 +214,7 @@ async fn handle(
 /// (Transfer-Encoding, conflicting or unparsable Content-Length): then the
 /// connection closes rather than reading a body as the next request.
 fn skippable_body(req: &Request) -> Option<u64> {
-    crate::body::wire_length(req).ok().filter(|&len| len <= DRAIN_MAX_BYTES)
+    crate::body::wire_framing(req).ok().and_then(crate::body::Wire::known_len).filter(|&len| len <= DRAIN_MAX_BYTES)
 }
 
 /// Reads what the handler left of a small body so the connection stays

@@ -92,12 +92,7 @@ def test_buckets(js, s3, bucket_name):
         empty_and_delete_bucket(s3, bucket_name)
 
 
-@pytest.mark.parametrize("body", [
-    "buffer",
-    pytest.param("stream", marks=pytest.mark.xfail(
-        strict=True, reason="stratum answers Transfer-Encoding: chunked with 501 NotImplemented and "
-        "closes the connection (the SDK sees ECONNRESET); the SDK sends every stream body that way")),
-])
+@pytest.mark.parametrize("body", ["buffer", "stream"])
 def test_put_checksums(js, s3, bucket, body):
     """PutObject with the SDK's default checksum (CRC32) and each algorithm
     named: stored, echoed by PutObject, returned (and validated by the SDK)

@@ -295,3 +295,83 @@ def test_boto3_streams_with_checksums(srv):
     for algo in ("CRC32", "SHA1", "SHA256"):  # CRC32C needs awscrt in botocore
         c.put_object(Bucket="stream", Key=f"boto-{algo}", Body=io.BytesIO(data), ChecksumAlgorithm=algo)
         assert get_back(srv, f"boto-{algo}") == data
+
+
+def http_chunked(body: bytes, sizes) -> bytes:
+    """``body`` in Transfer-Encoding: chunked, in chunks of the given sizes
+    (cycled), as the AWS SDK for JavaScript sends a streamed PutObject."""
+    out, i, n = io.BytesIO(), 0, 0
+    while i < len(body):
+        size = sizes[n % len(sizes)]
+        piece = body[i:i + size]
+        out.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        i, n = i + size, n + 1
+    out.write(b"0\r\n\r\n")
+    return out.getvalue()
+
+
+def transfer_chunked_put(srv, key, data, wire_body):
+    """A signed PUT of an aws-chunked body (crc32 trailer) whose transport
+    is Transfer-Encoding: chunked, head bytes only (the caller adds the body)."""
+    headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+               "x-amz-trailer": "x-amz-checksum-crc32", "Transfer-Encoding": "chunked"}
+    path = f"/stream/{key}"
+    hdrs = sign_headers(srv.endpoint, "PUT", path, "", headers, payload_hash="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    head = f"PUT {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
+    return head.encode() + wire_body
+
+
+def read_responses(sock, count: int) -> list[tuple[int, bytes]]:
+    """``count`` HTTP/1.1 responses (Content-Length framed) off ``sock``."""
+    buf, out = b"", []
+    while len(out) < count:
+        while b"\r\n\r\n" not in buf:
+            more = sock.recv(65536)
+            assert more, f"connection closed after {len(out)} responses"
+            buf += more
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        length = next((int(l.split(":", 1)[1]) for l in lines if l.lower().startswith("content-length:")), 0)
+        while len(buf) < length:
+            more = sock.recv(65536)
+            assert more, "connection closed mid-body"
+            buf += more
+        out.append((int(lines[0].split()[1]), buf[:length]))
+        buf = buf[length:]
+    return out
+
+
+def test_transfer_chunked_aws_chunked_put_and_a_pipelined_request(srv):
+    """The transport framing ends where its last chunk says: the request
+    pipelined right after it on the same connection is answered as such."""
+    import socket
+    data = os.urandom(700 * KiB + 3)
+    aws = frame(data, 64 * KiB, trailers=[("x-amz-checksum-crc32", checksum_b64("crc32", data))])
+    put = transfer_chunked_put(srv, "te-chunked", data, http_chunked(aws, [1000, 7, 65536, 3]))
+    path = "/stream/te-chunked"
+    get_hdrs = sign_headers(srv.endpoint, "GET", path)
+    get = (f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in get_hdrs.items()) + "\r\n").encode()
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(put + get)
+        (put_status, put_body), (get_status, got) = read_responses(s, 2)
+    assert put_status == 200, put_body
+    assert get_status == 200 and got == data
+    assert srv.client().head_object(Bucket="stream", Key="te-chunked", ChecksumMode="ENABLED")[
+        "ChecksumCRC32"] == checksum_b64("crc32", data)
+
+
+@pytest.mark.parametrize("wire", [
+    lambda aws: http_chunked(aws, [4096])[:-5] + b"zz\r\n\r\n",          # a size that is not hex
+    lambda aws: http_chunked(aws, [4096]).replace(b"\r\n", b"\n", 1),     # a bare LF
+    lambda aws: http_chunked(aws[:len(aws) // 2], [4096]),                # aws-chunked cut short
+])
+def test_bad_transfer_chunking_leaves_nothing(srv, wire):
+    import socket
+    data = os.urandom(200 * KiB)
+    aws = frame(data, 64 * KiB, trailers=[("x-amz-checksum-crc32", checksum_b64("crc32", data))])
+    before = volume_files(srv.data_dir)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as s:
+        s.sendall(transfer_chunked_put(srv, "te-bad", data, wire(aws)))
+        (status, body), = read_responses(s, 1)
+    assert status == 400, body
+    assert_nothing_left(srv, "te-bad", before)
