@@ -14,16 +14,16 @@ if ! python3 -c 'import pytest, pytest_timeout, boto3, requests, psutil' 2>/dev/
     python3 -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 fi
 
-step "S3 clients from Debian (rclone, s3cmd)"
-if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null; then
+step "S3 clients from Debian (rclone, s3cmd, s3fs)"
+if ! command -v rclone >/dev/null || ! command -v s3cmd >/dev/null || ! command -v s3fs >/dev/null; then
     if command -v apt-get >/dev/null; then
         sudo_cmd=""
         [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
         { $sudo_cmd apt-get update -qq &&
-            $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone s3cmd >/dev/null; } ||
-            echo "could not install rclone and s3cmd: their e2e tests will be skipped"
+            $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone s3cmd s3fs >/dev/null; } ||
+            echo "could not install rclone, s3cmd and s3fs: their e2e tests will be skipped"
     else
-        echo "rclone or s3cmd missing and no apt-get: their e2e tests will be skipped"
+        echo "rclone, s3cmd or s3fs missing and no apt-get: their e2e tests will be skipped"
     fi
 fi
 

@@ -204,3 +204,56 @@ def test_awscli_s3api_calls(aws, bucket, tmp_path):
 def test_default_credentials_match(server):
     """The clients above use the server's dev credentials."""
     assert (server.access_key, server.secret_key) == (DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY)
+
+
+# --------------------------------------------------------------------------
+# s3fs (a bucket mounted as a filesystem through FUSE)
+
+
+@pytest.fixture
+def s3fs_mount(server, bucket, tmp_path):
+    if not shutil.which("s3fs"):
+        pytest.skip("s3fs is not installed (scripts/test.sh installs it from Debian)")
+    if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+        pytest.skip("no usable /dev/fuse here")
+    passwd = tmp_path / "passwd"
+    passwd.write_text(f"{server.access_key}:{server.secret_key}\n")
+    passwd.chmod(0o600)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    # No stat or data caching: each step below reaches the server.
+    r = subprocess.run(["s3fs", bucket, str(mnt), "-o", f"passwd_file={passwd}", "-o", f"url={server.endpoint}",
+                        "-o", "use_path_request_style", "-o", f"endpoint={REGION}", "-o", "stat_cache_expire=0",
+                        "-o", "multipart_size=5", "-o", "dbglevel=warn"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        pytest.skip(f"s3fs cannot mount here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True, timeout=30)
+
+
+def test_s3fs_files_dirs_renames_and_modes(s3fs_mount: Path, s3, bucket):
+    mnt = s3fs_mount
+    big = os.urandom(12 * MiB + 5)
+    (mnt / "big.bin").write_bytes(big)  # multipart
+    (mnt / "dir" / "sub").mkdir(parents=True)
+    (mnt / "dir" / "sub" / "note.txt").write_text("hello")
+    (mnt / "dir" / "sub" / "note.txt").rename(mnt / "dir" / "moved.txt")  # copy, then delete
+    (mnt / "dir" / "moved.txt").chmod(0o640)  # metadata replaced by a self-copy
+    with open(mnt / "big.bin", "rb") as f:  # a range read in the middle
+        f.seek(7 * MiB)
+        assert f.read(1000) == big[7 * MiB:7 * MiB + 1000]
+
+    assert s3.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == big
+    etag = s3.head_object(Bucket=bucket, Key="big.bin")["ETag"]
+    assert int(etag.strip('"').rsplit("-", 1)[1]) >= 2, etag  # uploaded in parts
+    assert s3.get_object(Bucket=bucket, Key="dir/moved.txt")["Body"].read() == b"hello"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert "dir/sub/note.txt" not in keys and {"big.bin", "dir/moved.txt"} <= keys
+    assert sorted(p.name for p in (mnt / "dir").iterdir()) == ["moved.txt", "sub"]
+    assert (mnt / "dir" / "moved.txt").stat().st_mode & 0o777 == 0o640
+
+    (mnt / "big.bin").unlink()
+    assert "big.bin" not in {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
