@@ -24,7 +24,7 @@ use std::{
 };
 
 use ahash::AHashMap;
-use log::error;
+use log::{debug, error};
 use nix::sys::socket::{MsgFlags, SockaddrLike, SockaddrStorage};
 use smallvec::SmallVec;
 
@@ -262,6 +262,14 @@ impl Reactor {
                 self.sys.read_dma(&source, 0, alignment as usize);
                 let iopoll = if let Err(err) = source.collect_rw().await {
                     if let Some(libc::ENOTSUP) = err.raw_os_error() {
+                        false
+                    } else if let Some(libc::EBADF) = err.raw_os_error() {
+                        // Stratum: a file opened only for writing cannot be
+                        // read to probe; no poll ring is the right answer.
+                        debug!(
+                            "cannot probe iopoll support with write-only file {path:?} (fd: {raw}) \
+                             hosted on ({major}, {minor}); the poll ring is disabled for this device"
+                        );
                         false
                     } else {
                         // The IO requests failed, but not because the poll ring doesn't work.
