@@ -39,18 +39,12 @@ pub struct VolumeWriter {
 
 impl VolumeWriter {
     /// Starts a volume written by `core` into `tier`. No file exists until
-    /// the body outgrows the inline threshold.
+    /// the body outgrows the inline threshold, and the disks are chosen
+    /// only then: a body that goes inline needs none (full or faulty shard
+    /// disks do not refuse a small object the metadata can still hold).
     pub fn new(node: Arc<Node>, core: u16, tier: Tier) -> Result<VolumeWriter> {
-        let state = node.tier(tier).ok_or(EngineError::InsufficientDisks)?;
-        let scheme = state.scheme;
+        let scheme = node.tier(tier).ok_or(EngineError::InsufficientDisks)?.scheme;
         let healthy = writable_disks(&node, tier);
-        if healthy.len() < usize::from(scheme.data) || healthy.is_empty() {
-            // Short of disks because some are full: that is the client's 507.
-            if state.disks.iter().any(|d| node.disk(*d).is_some_and(|d| d.is_full() && !d.is_faulty())) {
-                return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
-            }
-            return Err(EngineError::InsufficientDisks);
-        }
         let id: u64 = rand::random();
         let vref = VolumeRef {
             slice: core,
@@ -58,7 +52,12 @@ impl VolumeWriter {
             block_size: BLOCK_SIZE_BYTES,
             data_shards: scheme.data,
             parity_shards: scheme.parity,
-            disks: layout::place(&healthy, scheme.shards(), id),
+            // Empty when the tier is short of disks now; `open_sinks` looks again.
+            disks: if enough_disks(&healthy, scheme.data) {
+                layout::place(&healthy, scheme.shards(), id)
+            } else {
+                Vec::new()
+            },
             tier: tier.code(),
         };
         let stripe = Vec::with_capacity(usize::from(scheme.data) * BLOCK_SIZE_BYTES as usize);
@@ -102,6 +101,15 @@ impl VolumeWriter {
     }
 
     async fn open_sinks(&mut self) -> Result<()> {
+        if self.vref.disks.is_empty() {
+            let tier = Tier::from_code(self.vref.tier).ok_or(EngineError::InsufficientDisks)?;
+            let healthy = writable_disks(&self.node, tier);
+            if !enough_disks(&healthy, self.vref.data_shards) {
+                return Err(no_room(&self.node, tier));
+            }
+            let shards = usize::from(self.vref.data_shards) + usize::from(self.vref.parity_shards);
+            self.vref.disks = layout::place(&healthy, shards, self.vref.id);
+        }
         loop {
             // Shards must not eat the metadata store's reserve; the check
             // marks that disk full, so the next volume is placed around it.
@@ -120,7 +128,7 @@ impl VolumeWriter {
             }
             let Some(tier) = Tier::from_code(self.vref.tier) else { return Err(e) };
             let healthy = writable_disks(&self.node, tier);
-            if healthy.len() < usize::from(self.vref.data_shards) || healthy.is_empty() {
+            if !enough_disks(&healthy, self.vref.data_shards) {
                 return Err(e);
             }
             let disks = layout::place(&healthy, self.vref.disks.len(), self.vref.id);
@@ -234,6 +242,23 @@ impl VolumeWriter {
 
 /// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
 /// broken: it takes shards again once space is freed).
+/// Whether `healthy` disks can hold a volume of `data` data shards (two
+/// shards may share a disk while others are out, never fewer disks than
+/// data shards).
+fn enough_disks(healthy: &[u32], data: u8) -> bool {
+    !healthy.is_empty() && healthy.len() >= usize::from(data)
+}
+
+/// Why a tier takes no volume now: short of disks because some are full
+/// is the client's 507 (ENOSPC); otherwise disks are missing or faulty.
+fn no_room(node: &Node, tier: Tier) -> EngineError {
+    let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
+    if disks.iter().any(|d| node.disk(*d).is_some_and(|d| d.is_full() && !d.is_faulty())) {
+        return EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    EngineError::InsufficientDisks
+}
+
 /// The tier's disks that take new shards.
 fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
     let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
