@@ -702,17 +702,9 @@ mod tests {
 
     #[test]
     fn a_disk_that_lost_its_id_is_faulty_not_reinitialised() {
-        let root = std::env::temp_dir().join(format!("stratum-node-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = fresh_root("ids");
         let disks: Vec<PathBuf> = (0..3).map(|i| root.join(format!("d{i}"))).collect();
-        let config = NodeConfig {
-            tiers: vec![TierConfig { tier: Tier::Hot, disks: disks.clone(), scheme: None }],
-            cores: 1,
-            inline_max_bytes: 0,
-            scrub_bytes_per_sec: 0,
-            scrub_interval: std::time::Duration::from_secs(1),
-            multipart_expiry: std::time::Duration::from_secs(3600),
-        };
+        let config = hot(&disks, 1);
         let node = Node::open(&config).expect("opens");
         assert_eq!(node.tier(Tier::Hot).map(|t| t.scheme), Some(Scheme { data: 2, parity: 1 }));
         drop(node);
@@ -722,6 +714,13 @@ mod tests {
         let faulty: Vec<u32> = node.disks().filter(|d| d.is_faulty()).map(|d| d.id).collect();
         assert_eq!(faulty, vec![3]);
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// An empty directory of this test process under the temp dir.
+    fn fresh_root(name: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("stratum-node-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        root
     }
 
     fn hot(disks: &[PathBuf], cores: usize) -> NodeConfig {
@@ -746,8 +745,7 @@ mod tests {
 
     #[test]
     fn metadata_is_found_on_whichever_disk_holds_it() {
-        let root = std::env::temp_dir().join(format!("stratum-node-order-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = fresh_root("order");
         let disks: Vec<PathBuf> = (0..2).map(|i| root.join(format!("d{i}"))).collect();
         let node = Node::open(&hot(&disks, 3)).expect("opens");
         assert_eq!(node.data_dir(), disks[0].as_path());
@@ -764,8 +762,7 @@ mod tests {
 
     #[test]
     fn no_empty_node_is_made_beside_disks_holding_shards() {
-        let root = std::env::temp_dir().join(format!("stratum-node-unmounted-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = fresh_root("unmounted");
         let disks: Vec<PathBuf> = (0..2).map(|i| root.join(format!("d{i}"))).collect();
         drop(Node::open(&hot(&disks, 1)).expect("opens"));
         let shard = plant_shard(&disks[1]);
@@ -783,8 +780,7 @@ mod tests {
 
     #[test]
     fn another_nodes_disk_holding_shards_is_refused() {
-        let root = std::env::temp_dir().join(format!("stratum-node-foreign-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = fresh_root("foreign");
         let ours: Vec<PathBuf> = (0..2).map(|i| root.join(format!("ours{i}"))).collect();
         let theirs: Vec<PathBuf> = (0..4).map(|i| root.join(format!("theirs{i}"))).collect();
         drop(Node::open(&hot(&ours, 1)).expect("ours"));
@@ -804,8 +800,7 @@ mod tests {
 
     #[test]
     fn missing_metadata_partitions_beside_shards_are_refused() {
-        let root = std::env::temp_dir().join(format!("stratum-node-nometa-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = fresh_root("nometa");
         let disks = vec![root.join("d0")];
         drop(Node::open(&hot(&disks, 2)).expect("opens"));
         std::fs::remove_dir_all(disks[0].join("meta").join("p1")).expect("lose a partition");

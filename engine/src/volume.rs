@@ -28,6 +28,7 @@ pub struct SealedVolume {
 
 pub struct VolumeWriter {
     node: Arc<Node>,
+    tier: Tier,
     vref: VolumeRef,
     sinks: Vec<ShardSink>,
     stripe: Vec<u8>,
@@ -44,7 +45,6 @@ impl VolumeWriter {
     /// disks do not refuse a small object the metadata can still hold).
     pub fn new(node: Arc<Node>, core: u16, tier: Tier) -> Result<VolumeWriter> {
         let scheme = node.tier(tier).ok_or(EngineError::InsufficientDisks)?.scheme;
-        let healthy = writable_disks(&node, tier);
         let id: u64 = rand::random();
         let vref = VolumeRef {
             slice: core,
@@ -52,16 +52,12 @@ impl VolumeWriter {
             block_size: BLOCK_SIZE_BYTES,
             data_shards: scheme.data,
             parity_shards: scheme.parity,
-            // Empty when the tier is short of disks now; `open_sinks` looks again.
-            disks: if enough_disks(&healthy, scheme.data) {
-                layout::place(&healthy, scheme.shards(), id)
-            } else {
-                Vec::new()
-            },
+            // Chosen by `open_sinks`, once the body needs them.
+            disks: Vec::new(),
             tier: tier.code(),
         };
         let stripe = Vec::with_capacity(usize::from(scheme.data) * BLOCK_SIZE_BYTES as usize);
-        Ok(VolumeWriter { node, vref, sinks: Vec::new(), stripe, md5_fed: 0, len: 0, md5: Md5Stream::new() })
+        Ok(VolumeWriter { node, tier, vref, sinks: Vec::new(), stripe, md5_fed: 0, len: 0, md5: Md5Stream::new() })
     }
 
     pub fn len(&self) -> u64 {
@@ -100,17 +96,27 @@ impl VolumeWriter {
         Ok(())
     }
 
+    /// Places the volume on the tier's writable disks and creates its
+    /// shard files. A disk whose file cannot be created is marked faulty
+    /// (or full) by then, and the volume is placed again on the disks left
+    /// while they meet the scheme: nothing is written yet, so the client
+    /// sees no error for a disk that vanished under a running node.
     async fn open_sinks(&mut self) -> Result<()> {
-        if self.vref.disks.is_empty() {
-            let tier = Tier::from_code(self.vref.tier).ok_or(EngineError::InsufficientDisks)?;
-            let healthy = writable_disks(&self.node, tier);
-            if !enough_disks(&healthy, self.vref.data_shards) {
-                return Err(no_room(&self.node, tier));
-            }
-            let shards = usize::from(self.vref.data_shards) + usize::from(self.vref.parity_shards);
-            self.vref.disks = layout::place(&healthy, shards, self.vref.id);
-        }
+        let shards = usize::from(self.vref.data_shards) + usize::from(self.vref.parity_shards);
+        let mut failed: Option<EngineError> = None;
         loop {
+            let healthy = writable_disks(&self.node, self.tier);
+            if healthy.is_empty() || healthy.len() < usize::from(self.vref.data_shards) {
+                return Err(failed.unwrap_or_else(|| no_room(&self.node, self.tier)));
+            }
+            let disks = layout::place(&healthy, shards, self.vref.id);
+            if let Some(e) = failed {
+                if disks == self.vref.disks {
+                    return Err(e);
+                }
+                tracing::warn!(volume = %format!("{:016x}", self.vref.id), error = %e, "shard file not created: volume placed again");
+            }
+            self.vref.disks = disks;
             // Shards must not eat the metadata store's reserve; the check
             // marks that disk full, so the next volume is placed around it.
             let on_metadata_disk =
@@ -118,25 +124,15 @@ impl VolumeWriter {
             if on_metadata_disk && self.node.metadata_is_short() {
                 return Err(EngineError::Io(std::io::Error::from_raw_os_error(libc::ENOSPC)));
             }
-            let Err(e) = self.create_sinks().await else { return Ok(()) };
-            // The disk that failed is marked faulty (or full) by now: place
-            // the volume again on the tier's disks left, while they meet
-            // the scheme. Nothing is written yet, so the client sees no
-            // error for a disk that vanished under a running node.
-            for sink in self.sinks.drain(..) {
-                sink.discard().await;
+            match self.create_sinks().await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    for sink in self.sinks.drain(..) {
+                        sink.discard().await;
+                    }
+                    failed = Some(e);
+                }
             }
-            let Some(tier) = Tier::from_code(self.vref.tier) else { return Err(e) };
-            let healthy = writable_disks(&self.node, tier);
-            if !enough_disks(&healthy, self.vref.data_shards) {
-                return Err(e);
-            }
-            let disks = layout::place(&healthy, self.vref.disks.len(), self.vref.id);
-            if disks == self.vref.disks {
-                return Err(e);
-            }
-            tracing::warn!(volume = %format!("{:016x}", self.vref.id), error = %e, "shard file not created: volume placed again");
-            self.vref.disks = disks;
         }
     }
 
@@ -240,15 +236,6 @@ impl VolumeWriter {
     }
 }
 
-/// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
-/// broken: it takes shards again once space is freed).
-/// Whether `healthy` disks can hold a volume of `data` data shards (two
-/// shards may share a disk while others are out, never fewer disks than
-/// data shards).
-fn enough_disks(healthy: &[u32], data: u8) -> bool {
-    !healthy.is_empty() && healthy.len() >= usize::from(data)
-}
-
 /// Why a tier takes no volume now: short of disks because some are full
 /// is the client's 507 (ENOSPC); otherwise disks are missing or faulty.
 fn no_room(node: &Node, tier: Tier) -> EngineError {
@@ -259,12 +246,15 @@ fn no_room(node: &Node, tier: Tier) -> EngineError {
     EngineError::InsufficientDisks
 }
 
-/// The tier's disks that take new shards.
+/// The tier's disks that take new shards (two shards may share one while
+/// others are out, never fewer disks than data shards).
 fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
     let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
     disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect()
 }
 
+/// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
+/// broken: it takes shards again once space is freed).
 fn fail(node: &Node, disk: u32, e: EngineError) -> EngineError {
     if let (EngineError::Io(io), Some(d)) = (&e, node.disk(disk)) {
         if io.raw_os_error() == Some(libc::ENOSPC) {

@@ -23,6 +23,23 @@ def tmpfs(mnt: Path, size: str):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+def fill_until_refused(c, bucket: str, rnd: random.Random, size: int, what: str,
+                       seconds: float = 150) -> tuple[dict, dict]:
+    """PUTs random bodies of ``size`` bytes until one is refused; the bodies
+    stored by key, and the refusal's response."""
+    stored = {}
+    deadline = time.monotonic() + seconds
+    while True:
+        assert time.monotonic() < deadline, f"{what} took {len(stored)} bodies of {size} bytes"
+        key = f"k{len(stored):06d}"
+        body = rnd.randbytes(size)
+        try:
+            c.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as e:
+            return stored, e.response
+        stored[key] = body
+
+
 @pytest.fixture
 def small_fs(tmp_path):
     yield from tmpfs(tmp_path / "small", "48m")
@@ -122,20 +139,7 @@ def test_metadata_full_refuses_puts_and_recovers(server_factory, small_fs: Path)
     big = rnd.randbytes(1024 * 1024)
     for i in range(24):
         c.put_object(Bucket="meta", Key=f"big{i}", Body=big)
-    stored = {}
-    refused = None
-    deadline = time.monotonic() + 150
-    i = 0
-    while refused is None:
-        assert time.monotonic() < deadline, f"a 48 MiB disk took 24 MiB and {len(stored)} 32 KiB objects"
-        key = f"k{i:06d}"
-        body = rnd.randbytes(32 * 1024)
-        try:
-            c.put_object(Bucket="meta", Key=key, Body=body)
-            stored[key] = body
-        except ClientError as e:
-            refused = e.response
-        i += 1
+    stored, refused = fill_until_refused(c, "meta", rnd, 32 * 1024, "a 48 MiB disk holding 24 MiB")
     assert refused["Error"]["Code"] == "InsufficientStorage", refused["Error"]
     assert refused["ResponseMetadata"]["HTTPStatusCode"] == 507
     assert len(stored) > 100
@@ -178,20 +182,7 @@ def test_small_bodies_filling_the_disk_never_stop_the_metadata_store(server_fact
     c = srv.client()
     c.create_bucket(Bucket="small")
     rnd = random.Random(12)
-    stored = {}
-    refused = None
-    deadline = time.monotonic() + 180
-    i = 0
-    while refused is None:
-        assert time.monotonic() < deadline, f"a 96 MiB disk took {len(stored)} 20 KB objects"
-        key = f"k{i:06d}"
-        body = rnd.randbytes(20_000)
-        try:
-            c.put_object(Bucket="small", Key=key, Body=body)
-            stored[key] = body
-        except ClientError as e:
-            refused = e.response
-        i += 1
+    stored, refused = fill_until_refused(c, "small", rnd, 20_000, "a 96 MiB disk", seconds=180)
     assert refused["Error"]["Code"] == "InsufficientStorage", refused["Error"]
     assert refused["ResponseMetadata"]["HTTPStatusCode"] == 507
     assert len(stored) > 1000
