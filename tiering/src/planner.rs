@@ -1,0 +1,433 @@
+//! The planner: the policy, the capacity budget and the per-class learning
+//! driven together, one call per event: an object written, read, deleted,
+//! or the clock passing (a sweep, hourly). It returns the moves to carry
+//! out, each with the rule behind it, and remembers why every object is
+//! where it is planned. The engine and the simulator drive this same code.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use serde::Serialize;
+
+use crate::{
+    Access, AccessStats, Budget, Capacity, ContentClass, Decision, Hint, Learned, Mode, ObjectView, Policy, Rank,
+    ReadBack, Rhythm, Rule, Survival, Tier,
+};
+
+/// What the planner must know of an object besides its reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Facts {
+    pub size_bytes: u64,
+    pub content: ContentClass,
+    pub hint: Hint,
+}
+
+/// One move to carry out: `key` from `from` (`None`: being written) to `to`,
+/// because of `rule`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Step<K> {
+    pub key: K,
+    pub from: Option<Tier>,
+    pub to: Tier,
+    pub size_bytes: u64,
+    pub rule: Rule,
+}
+
+/// The last move planned for an object: the answer to "why is it there".
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Placed {
+    pub rule: Rule,
+    pub at_ms: u64,
+    pub from: Option<Tier>,
+    pub to: Tier,
+}
+
+/// Everything the planner can say about one object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    /// Where the budget has it.
+    pub planned: Option<Tier>,
+    /// The move that put it there (`None`: it is where it was found).
+    pub placed: Option<Placed>,
+    /// What the policy decides now, with its scores and inputs.
+    pub now: Decision,
+}
+
+struct Known {
+    stats: AccessStats,
+    facts: Facts,
+    /// Written while the planner watched (counted by `read_back`).
+    written: bool,
+    /// Its index in `order`.
+    slot: usize,
+    placed: Option<Placed>,
+}
+
+pub struct Planner<K> {
+    policy: Policy,
+    budget: Budget<K>,
+    objects: HashMap<K, Known>,
+    /// Every known object, in the order the sweep visits them (arrival
+    /// order until a removal swaps the last one into the gap): a stable
+    /// order keeps a replay exact.
+    order: Vec<K>,
+    /// Per class, how many new objects were read soon after their write.
+    read_back: ReadBack,
+    /// Per class, what became of objects that fell silent.
+    survival: Survival,
+    /// Per class, whether reads come in the hours profiles favour.
+    rhythm: Rhythm,
+    /// When the last sweep ran: a silence mark passed since is counted
+    /// by the read that ends it.
+    swept_ms: u64,
+}
+
+impl<K: Copy + Ord + Hash> Planner<K> {
+    pub fn new(policy: Policy, capacity: Capacity) -> Planner<K> {
+        let margin = policy.config().admit_margin_log2;
+        Planner {
+            budget: Budget::new(capacity, margin),
+            objects: HashMap::new(),
+            order: Vec::new(),
+            read_back: ReadBack::default(),
+            survival: Survival::default(),
+            rhythm: Rhythm::default(),
+            swept_ms: 0,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    pub fn tier_of(&self, key: K) -> Option<Tier> {
+        self.budget.tier_of(key)
+    }
+
+    pub fn used_bytes(&self, tier: Tier) -> u64 {
+        self.budget.used_bytes(tier)
+    }
+
+    /// An object that was there before the planner watched, found in
+    /// `tier`: its statistics start now. Returns the moves that fitting
+    /// it into the budget takes (none while its tier has room).
+    pub fn existing(&mut self, key: K, facts: Facts, tier: Tier, now_ms: u64) -> Vec<Step<K>> {
+        self.removed(key);
+        let stats = AccessStats::new(facts.content, now_ms);
+        let rank = self.policy.rank(&stats, facts.size_bytes);
+        self.insert(key, Known { stats, facts, written: false, slot: 0, placed: None });
+        let admission = self.budget.admit(key, facts.size_bytes, tier, rank, Mode::Ranked);
+        let rule = admission.refused.unwrap_or(Rule::Steady);
+        let steps = self.steps(admission.moves, rule, now_ms);
+        found_in(key, tier, steps)
+    }
+
+    /// An object written now (or written again: it starts afresh). The
+    /// first step, if any, places it (`from` is `None`).
+    pub fn written(&mut self, key: K, facts: Facts, now_ms: u64) -> Vec<Step<K>> {
+        self.removed(key);
+        let stats = AccessStats::new(facts.content, now_ms);
+        self.insert(key, Known { stats, facts, written: true, slot: 0, placed: None });
+        self.read_back.written(facts.content, facts.size_bytes, now_ms, self.policy.config());
+        match self.decide(key, None, now_ms) {
+            Some(d) => self.carry_out(key, facts.size_bytes, &d),
+            None => Vec::new(),
+        }
+    }
+
+    /// `key` was read. Unknown keys are ignored.
+    pub fn read(&mut self, key: K, access: Access) -> Vec<Step<K>> {
+        let now_ms = access.now_ms;
+        let cfg = self.policy.config();
+        let Some(known) = self.objects.get_mut(&key) else {
+            return Vec::new();
+        };
+        if known.written {
+            self.read_back.read(&known.stats, known.facts.size_bytes, now_ms, cfg);
+        }
+        let silent = self.policy.silent(&known.stats, self.swept_ms, now_ms);
+        self.survival.read(known.facts.content, silent, now_ms, cfg);
+        let (lift, reads) = (self.policy.hour_lift(&known.stats, now_ms), known.stats.reads());
+        known.stats.record(access, cfg);
+        // A range that continues a stream is the same access going on.
+        if known.stats.reads() > reads {
+            self.rhythm.read(known.facts.content, lift, now_ms, cfg);
+        }
+        let (content, size_bytes) = (known.facts.content, known.facts.size_bytes);
+        let learned = self.learned(content, now_ms);
+        let Some(known) = self.objects.get(&key) else {
+            return Vec::new();
+        };
+        let rank = self.policy.rank_at(&known.stats, size_bytes, now_ms, &learned);
+        self.budget.set_rank(key, rank);
+        let tier = self.budget.tier_of(key);
+        match self.decide(key, tier, now_ms) {
+            Some(d) if d.moves() => self.carry_out(key, size_bytes, &d),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Decay and time of day act without a read, and ranks follow the hour
+    /// of day: look at everyone (hourly).
+    pub fn sweep(&mut self, now_ms: u64) -> Vec<Step<K>> {
+        let mut steps = Vec::new();
+        for i in 0..self.order.len() {
+            let key = self.order[i];
+            let Some(known) = self.objects.get(&key) else {
+                continue;
+            };
+            let silent = self.policy.silent(&known.stats, self.swept_ms, now_ms);
+            self.survival.swept(known.facts.content, silent, now_ms, self.policy.config());
+            let size_bytes = known.facts.size_bytes;
+            let tier = self.budget.tier_of(key);
+            let Some(d) = self.decide(key, tier, now_ms) else {
+                continue;
+            };
+            self.budget.set_rank(key, Rank::new(d.reason.scores.rank));
+            if d.moves() {
+                steps.extend(self.carry_out(key, size_bytes, &d));
+            }
+        }
+        self.swept_ms = now_ms;
+        steps
+    }
+
+    /// Forgets `key` (deleted).
+    pub fn removed(&mut self, key: K) {
+        self.budget.remove(key);
+        let Some(gone) = self.objects.remove(&key) else {
+            return;
+        };
+        self.order.swap_remove(gone.slot);
+        if let Some(moved) = self.order.get(gone.slot).copied() {
+            if let Some(k) = self.objects.get_mut(&moved) {
+                k.slot = gone.slot;
+            }
+        }
+    }
+
+    /// A planned step could not be carried out: `key` is still in `actual`.
+    /// It is planned there again if that tier has room for it, colder if
+    /// not (the steps returned); the next sweep tries again.
+    pub fn not_moved(&mut self, key: K, actual: Tier, now_ms: u64) -> Vec<Step<K>> {
+        let Some(known) = self.objects.get(&key) else {
+            return Vec::new();
+        };
+        let size_bytes = known.facts.size_bytes;
+        let rank = self.policy.rank(&known.stats, size_bytes);
+        self.budget.remove(key);
+        let admission = self.budget.admit(key, size_bytes, actual, rank, Mode::Spare);
+        let rule = admission.refused.unwrap_or(Rule::Steady);
+        let steps = self.steps(admission.moves, rule, now_ms);
+        found_in(key, actual, steps)
+    }
+
+    /// Why `key` is where it is planned, and what the policy says now.
+    pub fn explain(&self, key: K, now_ms: u64) -> Option<Explanation> {
+        let known = self.objects.get(&key)?;
+        let planned = self.budget.tier_of(key);
+        let now = self.decide(key, planned, now_ms)?;
+        Some(Explanation { planned, placed: known.placed, now })
+    }
+
+    fn insert(&mut self, key: K, mut known: Known) {
+        known.slot = self.order.len();
+        self.order.push(key);
+        self.objects.insert(key, known);
+    }
+
+    fn decide(&self, key: K, tier: Option<Tier>, now_ms: u64) -> Option<Decision> {
+        let known = self.objects.get(&key)?;
+        let cfg = self.policy.config();
+        let content = known.facts.content;
+        let view = ObjectView {
+            stats: &known.stats,
+            size_bytes: known.facts.size_bytes,
+            hint: known.facts.hint,
+            tier,
+            read_back: self.read_back.share(content, now_ms, cfg),
+            read_again: self.read_back.again_share(content, now_ms, cfg),
+            learned: self.learned(content, now_ms),
+        };
+        Some(self.policy.decide(&view, now_ms))
+    }
+
+    fn learned(&self, content: ContentClass, now_ms: u64) -> Learned {
+        let cfg = self.policy.config();
+        Learned {
+            survival: self.survival.curve(content, now_ms, cfg),
+            rhythm_gain: self.rhythm.gain(content, now_ms, cfg),
+        }
+    }
+
+    /// Hands a decision to the budget; returns every move it plans.
+    fn carry_out(&mut self, key: K, size_bytes: u64, d: &Decision) -> Vec<Step<K>> {
+        let Some(known) = self.objects.get(&key) else {
+            return Vec::new();
+        };
+        let now_ms = d.reason.inputs.now_ms;
+        let rank = match d.reason.rule {
+            // Its reads are yet to come: admit it as if they had come.
+            Rule::TimeOfDay => self.policy.expected_rank(&known.stats, size_bytes, now_ms),
+            _ => Rank::new(d.reason.scores.rank),
+        };
+        let mode = match d.reason.rule {
+            Rule::Pinned => Mode::Pinned,
+            Rule::Spike => Mode::Forced,
+            Rule::Spare => Mode::Spare,
+            _ => Mode::Ranked,
+        };
+        self.budget.set_floor(Tier::Warm, self.policy.floor_rank(Tier::Warm, now_ms));
+        let admission = self.budget.admit(key, size_bytes, d.tier, rank, mode);
+        self.steps(admission.moves, d.reason.rule, now_ms)
+    }
+
+    /// The budget's moves as steps, each remembered as its object's placement.
+    fn steps(&mut self, moves: Vec<crate::Move<K>>, rule: Rule, now_ms: u64) -> Vec<Step<K>> {
+        moves
+            .into_iter()
+            .map(|m| {
+                let rule = m.budget.unwrap_or(rule);
+                if let Some(k) = self.objects.get_mut(&m.key) {
+                    k.placed = Some(Placed { rule, at_ms: now_ms, from: m.from, to: m.to });
+                }
+                Step { key: m.key, from: m.from, to: m.to, size_bytes: m.size_bytes, rule }
+            })
+            .collect()
+    }
+}
+
+/// The budget books an object it did not know as new (`from: None`); it
+/// is in fact in `tier`, so its own step moves it from there, if anywhere.
+fn found_in<K: PartialEq>(key: K, tier: Tier, steps: Vec<Step<K>>) -> Vec<Step<K>> {
+    steps
+        .into_iter()
+        .filter_map(|mut s| {
+            if s.key == key {
+                if s.to == tier {
+                    return None;
+                }
+                s.from = Some(tier);
+            }
+            Some(s)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PolicyConfig;
+
+    const HOUR: u64 = 3_600_000;
+    const DAY: u64 = 24 * HOUR;
+
+    fn quick() -> PolicyConfig {
+        PolicyConfig { warmup_ms: 0, ..PolicyConfig::default() }
+    }
+
+    fn facts(size_bytes: u64) -> Facts {
+        Facts { size_bytes, content: ContentClass::Other, hint: Hint::Auto }
+    }
+
+    fn planner(hot_bytes: u64) -> Planner<u32> {
+        let policy = Policy::new(quick(), 0).expect("valid config");
+        Planner::new(policy, Capacity { hot_bytes: Some(hot_bytes), warm_bytes: Some(10 * hot_bytes) })
+    }
+
+    fn read(p: &mut Planner<u32>, key: u32, now_ms: u64) -> Vec<Step<u32>> {
+        p.read(key, Access { now_ms, offset: 0, length: 1000 })
+    }
+
+    #[test]
+    fn a_busy_object_found_cold_is_planned_hot_and_says_why() {
+        let mut p = planner(10_000);
+        assert!(p.existing(1, facts(1000), Tier::Cold, DAY).is_empty());
+        let mut steps = Vec::new();
+        for i in 0..60 {
+            steps.extend(read(&mut p, 1, DAY + i * 60_000));
+        }
+        let up = steps.iter().find(|s| s.key == 1).expect("promoted");
+        assert_eq!((up.from, up.to), (Some(Tier::Cold), Tier::Hot), "{steps:?}");
+        let why = p.explain(1, DAY + HOUR).expect("known");
+        assert_eq!(why.planned, Some(Tier::Hot));
+        let placed = why.placed.expect("a move placed it");
+        assert_eq!((placed.rule, placed.to), (up.rule, Tier::Hot));
+    }
+
+    #[test]
+    fn an_unread_hot_object_decays_on_a_sweep() {
+        let mut p = planner(10_000);
+        p.existing(1, facts(1000), Tier::Hot, DAY);
+        assert!(p.sweep(DAY + HOUR).is_empty(), "nothing to do an hour later");
+        let later = DAY + 3 * DAY;
+        let steps = p.sweep(later);
+        let down = steps.iter().find(|s| s.key == 1).expect("demoted");
+        assert_eq!(down.from, Some(Tier::Hot));
+        assert!(down.to > Tier::Hot);
+        assert_eq!(p.tier_of(1), Some(down.to));
+        assert_eq!(p.explain(1, later).and_then(|w| w.placed).map(|p| p.rule), Some(down.rule));
+    }
+
+    #[test]
+    fn removing_keeps_the_sweep_order_whole() {
+        let mut p = planner(10_000);
+        for k in 0..5 {
+            p.existing(k, facts(1000), Tier::Warm, DAY);
+        }
+        p.removed(1);
+        p.removed(4);
+        p.removed(9);
+        assert_eq!(p.len(), 3);
+        let mut seen: Vec<u32> = p.order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 2, 3]);
+        for (i, k) in p.order.iter().enumerate() {
+            assert_eq!(p.objects.get(k).map(|o| o.slot), Some(i));
+        }
+        assert_eq!(p.tier_of(1), None);
+        assert!(read(&mut p, 1, DAY + HOUR).is_empty(), "a removed key is ignored");
+    }
+
+    #[test]
+    fn the_hot_budget_is_never_exceeded_by_found_objects() {
+        let mut p = planner(2_500);
+        let mut steps = Vec::new();
+        for k in 0..5 {
+            steps.extend(p.existing(k, facts(1000), Tier::Hot, DAY));
+        }
+        assert!(p.used_bytes(Tier::Hot) <= 2_500);
+        assert_eq!(steps.len(), 3, "three of five found hot must leave: {steps:?}");
+        assert!(steps.iter().all(|s| s.from == Some(Tier::Hot) && s.to != Tier::Hot));
+    }
+
+    #[test]
+    fn a_move_that_failed_is_planned_where_the_object_is() {
+        let mut p = planner(10_000);
+        p.existing(1, facts(1000), Tier::Hot, DAY);
+        let steps = p.sweep(DAY + 3 * DAY);
+        assert!(steps.iter().any(|s| s.key == 1 && s.to != Tier::Hot));
+        assert!(p.not_moved(1, Tier::Hot, DAY + 3 * DAY).is_empty(), "hot has room");
+        assert_eq!(p.tier_of(1), Some(Tier::Hot));
+    }
+
+    #[test]
+    fn a_written_object_is_placed_and_a_rewrite_starts_afresh() {
+        let mut p = planner(10_000);
+        let steps = p.written(7, facts(1000), DAY);
+        assert_eq!(steps.first().map(|s| (s.key, s.from)), Some((7, None)));
+        p.written(7, facts(3000), DAY + HOUR);
+        assert_eq!(p.len(), 1);
+        let planned = p.tier_of(7).expect("planned");
+        assert_eq!(p.used_bytes(planned), 3000, "the old size is gone from the budget");
+    }
+}
