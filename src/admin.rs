@@ -38,6 +38,9 @@ enum AdminCommand {
     ReplaceDisk { id: u32 },
     /// Move an object's body to another tier (copy, verify, switch, free).
     MoveTier { bucket: String, key: String, tier: String },
+    /// Which tier an object is in, and why: the tiering rule that put it
+    /// there, and what the policy decides now with its scores and inputs.
+    Why { bucket: String, key: String },
 }
 
 pub fn run(args: AdminArgs) -> Result<String, String> {
@@ -49,6 +52,9 @@ pub fn run(args: AdminArgs) -> Result<String, String> {
         AdminCommand::ReplaceDisk { id } => ("POST", "/_stratum/admin/replace-disk", format!("id={id}")),
         AdminCommand::Object { bucket, key } => {
             ("GET", "/_stratum/admin/object", format!("bucket={}&key={}", enc(bucket), enc(key)))
+        }
+        AdminCommand::Why { bucket, key } => {
+            ("GET", "/_stratum/admin/why", format!("bucket={}&key={}", enc(bucket), enc(key)))
         }
         AdminCommand::MoveTier { bucket, key, tier } => {
             ("POST", "/_stratum/admin/move-tier", format!("bucket={}&key={}&tier={}", enc(bucket), enc(key), enc(tier)))

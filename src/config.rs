@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
-use stratum_engine::{Scheme, Tier, TierConfig};
+use stratum_engine::{AutoTierConfig, Scheme, Tier, TierConfig};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9000";
 pub const DEFAULT_DATA: &str = "./data";
@@ -73,10 +73,46 @@ struct TierFile {
     scheme: Option<String>,
 }
 
+/// `[tiering]`: automatic tiering between the node's tiers; its policy's
+/// thresholds in `[tiering.policy]` (see `stratum_tiering::PolicyConfig`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TieringFile {
+    enabled: Option<bool>,
+    sweep_secs: Option<u64>,
+    move_mib_per_sec: Option<u64>,
+    fill_percent: Option<u8>,
+    hot_bytes: Option<u64>,
+    warm_bytes: Option<u64>,
+    policy: Option<stratum_tiering::PolicyConfig>,
+}
+
+impl TieringFile {
+    fn resolve(self) -> Result<AutoTierConfig, String> {
+        let d = AutoTierConfig::default();
+        let fill_percent = self.fill_percent.unwrap_or(d.fill_percent);
+        if !(1..=100).contains(&fill_percent) {
+            return Err("[tiering] fill_percent must be 1 to 100".into());
+        }
+        let policy = self.policy.unwrap_or_default();
+        policy.validate().map_err(|e| format!("[tiering.policy] {e}"))?;
+        Ok(AutoTierConfig {
+            enabled: self.enabled.unwrap_or(d.enabled),
+            policy,
+            sweep_interval: self.sweep_secs.map_or(d.sweep_interval, |s| std::time::Duration::from_secs(s.max(1))),
+            move_bytes_per_sec: self.move_mib_per_sec.map_or(d.move_bytes_per_sec, |m| m.saturating_mul(1 << 20)),
+            fill_percent,
+            hot_bytes: self.hot_bytes,
+            warm_bytes: self.warm_bytes,
+        })
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data: Option<DataDirs>,
+    tiering: Option<TieringFile>,
     tiers: Option<std::collections::BTreeMap<String, TierFile>>,
     inline_max_bytes: Option<usize>,
     scrub_bytes_per_sec: Option<u64>,
@@ -100,6 +136,7 @@ pub struct Config {
     /// The first hot disk: metadata lives there.
     pub data: PathBuf,
     pub tiers: Vec<TierConfig>,
+    pub autotier: AutoTierConfig,
     pub inline_max_bytes: usize,
     /// Background scrub rate per core (0 disables it) and pause between passes.
     pub scrub_bytes_per_sec: u64,
@@ -182,6 +219,7 @@ impl Config {
         Ok(Config {
             data,
             tiers,
+            autotier: file.tiering.unwrap_or_default().resolve()?,
             inline_max_bytes,
             max_connections_per_core: file.max_connections_per_core.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_CORE).max(1),
             idle_timeout_secs: file.idle_timeout_secs.unwrap_or(stratum_http::limits::IDLE_TIMEOUT_SECS).max(1),

@@ -95,6 +95,7 @@ fn serve(config: Config) -> Result<(), String> {
         scrub_bytes_per_sec: config.scrub_bytes_per_sec,
         scrub_interval: std::time::Duration::from_secs(config.scrub_interval_secs),
         multipart_expiry: std::time::Duration::from_secs(config.multipart_expiry_secs),
+        autotier: config.autotier.clone(),
     };
     let node =
         Node::open(&node_config).map_err(|e| format!("cannot open data directory {}: {e}", config.data.display()))?;

@@ -19,6 +19,7 @@
 //! store.put_object("bucket", "key", record, volume.seal().await?).await?;
 //! ```
 
+pub mod autotier;
 mod commit;
 pub mod disk;
 pub mod error;
@@ -37,6 +38,7 @@ mod store;
 pub mod tier;
 pub mod volume;
 
+pub use autotier::{AutoTierConfig, Why};
 pub use commit::remove_volumes;
 pub use error::{EngineError, Result};
 pub use node::{Node, NodeConfig};

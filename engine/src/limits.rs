@@ -31,6 +31,14 @@ pub const SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 pub const MULTIPART_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// How long a freed volume's files outlive the commit that freed them.
+/// Reads waiting on a core to be told to their objects' deciding cores;
+/// past it reads are dropped (statistics only) and counted.
+pub const AUTOTIER_READS_QUEUED_MAX: usize = 65_536;
+/// How often they are told.
+pub const AUTOTIER_READS_ROUND: std::time::Duration = std::time::Duration::from_millis(200);
+/// Objects read from metadata per step of the start-up scan.
+pub const AUTOTIER_SCAN_PAGE: usize = 1024;
+
 pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Freed shard files kept per core slice of a disk for new shards to

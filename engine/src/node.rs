@@ -31,6 +31,8 @@ pub struct NodeConfig {
     pub scrub_interval: std::time::Duration,
     /// Multipart uploads older than this are aborted (their parts freed).
     pub multipart_expiry: std::time::Duration,
+    /// Automatic tiering (acts only on a node with two tiers or more).
+    pub autotier: crate::autotier::AutoTierConfig,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +51,7 @@ impl NodeConfig {
             scrub_bytes_per_sec: crate::limits::SCRUB_BYTES_PER_SEC,
             scrub_interval: crate::limits::SCRUB_INTERVAL,
             multipart_expiry: crate::limits::MULTIPART_EXPIRY,
+            autotier: Default::default(),
         }
     }
 }
@@ -151,6 +154,8 @@ pub struct Node {
     pub temp_files_removed: usize,
     /// Shard files no record referenced, removed at start-up.
     pub orphans_removed: usize,
+    /// Automatic tiering, when it can act on this node.
+    pub autotier: Option<crate::autotier::AutoTierShared>,
 }
 
 impl Node {
@@ -205,6 +210,13 @@ impl Node {
             let healthy: Vec<&Disk> = disks.values().map(|d| d.as_ref()).collect();
             crate::orphans::sweep(&healthy, &referenced)?
         };
+        let deployed_ms = match partitions.first() {
+            Some(p) => p.deployed_ms(crate::autotier::now_ms())?,
+            None => crate::autotier::now_ms(),
+        };
+        let present: Vec<Tier> = tiers.iter().map(|t| t.tier).collect();
+        let autotier = crate::autotier::AutoTierShared::new(config.autotier.clone(), &present, deployed_ms)
+            .map_err(|e| EngineError::Io(std::io::Error::other(format!("[tiering] {e}"))))?;
         let mut temp_files_removed = 0;
         for disk in disks.values().filter(|d| !d.is_faulty()) {
             let mut slices: Vec<u16> = (0..config.cores as u16).collect();
@@ -240,6 +252,7 @@ impl Node {
             metadata_flush: Pacer::default(),
             temp_files_removed,
             orphans_removed,
+            autotier,
         }))
     }
 
@@ -731,6 +744,7 @@ mod tests {
             scrub_bytes_per_sec: 0,
             scrub_interval: std::time::Duration::from_secs(1),
             multipart_expiry: std::time::Duration::from_secs(3600),
+            autotier: Default::default(),
         }
     }
 

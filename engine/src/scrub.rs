@@ -73,7 +73,7 @@ impl Throttle {
         Throttle { bytes_per_sec, started: Instant::now(), bytes: 0 }
     }
 
-    async fn pace(&mut self, bytes: u64) {
+    pub(crate) async fn pace(&mut self, bytes: u64) {
         self.bytes += bytes;
         if self.bytes_per_sec == 0 {
             return;

@@ -2,7 +2,7 @@
 //! the partition of its `(bucket, key)`, reached through the mesh; bodies are
 //! written into this core's own slice.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use stratum_meta::listing::{merge, ListQuery};
 use stratum_meta::{Applied, BucketRecord, ListPage, ObjectRecord, Op, PartRecord, Segment, UploadRecord};
 
+use crate::autotier::{name_of, AutoTier, ReadNote};
 use crate::commit::{remove_volumes, Committer};
 use crate::error::{EngineError, Result};
 use crate::mesh::Mesh;
@@ -54,10 +55,34 @@ impl ListRequest {
 }
 
 pub struct Store {
-    node: Arc<Node>,
-    core: usize,
+    pub(crate) node: Arc<Node>,
+    pub(crate) core: usize,
     mesh: OnceCell<Mesh>,
     committers: HashMap<usize, Rc<Committer>>,
+    /// The planner of the objects this core decides for (automatic
+    /// tiering on), fed by commits here and reads from every core.
+    pub(crate) autotier: Option<AutoTier>,
+    /// Reads served here, waiting to be told to their deciding cores.
+    pub(crate) read_notes: RefCell<Vec<(usize, ReadNote)>>,
+}
+
+/// What a commit tells the planner.
+enum Seen {
+    Written(String, String),
+    Deleted(String, String),
+    Nothing,
+}
+
+impl Seen {
+    fn of(op: &Op) -> Seen {
+        match op {
+            Op::PutObject { bucket, key, .. } | Op::CompleteUpload { bucket, key, .. } => {
+                Seen::Written(bucket.clone(), key.clone())
+            }
+            Op::DeleteObject { bucket, key } => Seen::Deleted(bucket.clone(), key.clone()),
+            _ => Seen::Nothing,
+        }
+    }
 }
 
 impl Store {
@@ -69,7 +94,8 @@ impl Store {
                 Some((p, Committer::new(partition, node.clone())))
             })
             .collect();
-        Rc::new(Self { node, core, mesh: OnceCell::new(), committers })
+        let autotier = node.autotier.as_ref().map(|shared| AutoTier::new(shared, &node));
+        Rc::new(Self { node, core, mesh: OnceCell::new(), committers, autotier, read_notes: RefCell::default() })
     }
 
     /// Connects this core to the others; call once on the core's executor.
@@ -87,6 +113,7 @@ impl Store {
     /// the configured rate; on core 0 also repairs queued by reads and the
     /// removal of freed volumes once their grace period is over.
     pub fn spawn_housekeeping(self: &Rc<Self>) {
+        self.spawn_autotier();
         let scrub = self.node.scrub_schedule();
         if scrub.bytes_per_sec > 0 {
             let this = self.clone();
@@ -315,7 +342,7 @@ impl Store {
     }
 
     /// Runs `work` on the core owning partition `p` (here, if that is us).
-    async fn on_partition<T, F, Fut>(self: &Rc<Self>, p: usize, work: F) -> Result<T>
+    pub(crate) async fn on_partition<T, F, Fut>(self: &Rc<Self>, p: usize, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Rc<Store>, usize) -> Fut + Send + 'static,
@@ -335,9 +362,31 @@ impl Store {
     async fn commit(self: &Rc<Self>, p: usize, op: Op) -> Result<Applied> {
         self.on_partition(p, move |store, p| async move {
             let committer = store.committers.get(&p).cloned().ok_or(EngineError::CoreUnavailable(p))?;
-            committer.submit(op).await
+            let seen = if store.autotier.is_some() { Seen::of(&op) } else { Seen::Nothing };
+            let applied = committer.submit(op).await?;
+            store.tell_planner(seen, &applied);
+            Ok(applied)
         })
         .await
+    }
+
+    /// Runs on the deciding core, after a commit.
+    fn tell_planner(&self, seen: Seen, applied: &Applied) {
+        let (Some(at), Some(shared)) = (&self.autotier, &self.node.autotier) else {
+            return;
+        };
+        match seen {
+            Seen::Written(bucket, key) => {
+                let name = name_of(&bucket, &key);
+                match applied.object.as_ref().and_then(|r| crate::autotier::facts_of(&key, r)) {
+                    Some((facts, tier)) => at.written(shared, &name, facts, tier, crate::autotier::now_ms()),
+                    // Inline now: nothing to move.
+                    None => at.removed(&name),
+                }
+            }
+            Seen::Deleted(bucket, key) => at.removed(&name_of(&bucket, &key)),
+            Seen::Nothing => {}
+        }
     }
 
     /// A point read of partition `p` on this core, whoever owns it: only
@@ -520,7 +569,22 @@ impl Store {
 
     /// A writer for a new volume in this core's slices of the hot tier.
     pub fn new_volume(&self) -> Result<VolumeWriter> {
-        VolumeWriter::new(self.node.clone(), self.core as u16, Tier::Hot)
+        self.new_volume_in(Tier::Hot)
+    }
+
+    /// A writer for a new volume in this core's slices of `tier`.
+    pub fn new_volume_in(&self, tier: Tier) -> Result<VolumeWriter> {
+        VolumeWriter::new(self.node.clone(), self.core as u16, tier)
+    }
+
+    /// The tier a new body goes to: its hint (`x-amz-meta-stratum-tier`,
+    /// `-pin`), else where its content class's new objects go now; hot
+    /// when automatic tiering is off.
+    pub fn placement(&self, content_type: &str, key: &str, tier: Option<&str>, pin: Option<&str>) -> Tier {
+        match &self.node.autotier {
+            Some(shared) => shared.placement(content_type, key, crate::autotier::hint_of(tier, pin)),
+            None => Tier::Hot,
+        }
     }
 
     /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.

@@ -2,39 +2,8 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tier {
-    Hot,
-    Warm,
-    Cold,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Hot, Tier::Warm, Tier::Cold];
-
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    pub fn from_code(code: u8) -> Option<Tier> {
-        Tier::ALL.get(usize::from(code)).copied()
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Hot => "hot",
-            Tier::Warm => "warm",
-            Tier::Cold => "cold",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name))
-    }
-}
+/// The tier is the policy's own type: one enum from the disks to the decisions.
+pub use stratum_tiering::Tier;
 
 /// `data + parity` shards per stripe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +68,5 @@ mod tests {
         assert_eq!(Scheme::parse("0+2"), None);
         assert_eq!(Scheme::parse("30+3"), None);
         assert_eq!(Scheme::parse("four"), None);
-        assert_eq!(Tier::parse("WARM"), Some(Tier::Warm));
-        assert_eq!(Tier::from_code(2), Some(Tier::Cold));
-        assert_eq!(Tier::from_code(3), None);
     }
 }

@@ -22,6 +22,7 @@ fn node(name: &str, disks: usize, scheme: Option<Scheme>) -> (Arc<Node>, PathBuf
         scrub_bytes_per_sec: 0,
         scrub_interval: std::time::Duration::from_secs(3600),
         multipart_expiry: std::time::Duration::from_secs(3600),
+        autotier: Default::default(),
     };
     (Node::open(&config).expect("node opens"), root)
 }

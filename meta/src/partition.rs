@@ -88,7 +88,17 @@ pub struct Partition {
     objects: Keyspace,
     uploads: Keyspace,
     parts: Keyspace,
+    /// Tiering's memory of reads: per object (`bucket \0 key`), the
+    /// policy's statistics as opaque bytes; and [`DEPLOYED_KEY`].
+    access: Keyspace,
 }
+
+/// When this node first ran, in the `access` keyspace (no object key
+/// starts with a NUL: bucket names are never empty).
+const DEPLOYED_KEY: &[u8] = b"\0deployed_ms";
+
+/// An object's raw name (`bucket \0 key`) and its access statistics.
+pub type AccessEntry = (Vec<u8>, Vec<u8>);
 
 impl Partition {
     pub fn open(path: &Path) -> Result<Self, MetaError> {
@@ -101,7 +111,8 @@ impl Partition {
         let objects = db.keyspace("objects", KeyspaceCreateOptions::default)?;
         let uploads = db.keyspace("uploads", KeyspaceCreateOptions::default)?;
         let parts = db.keyspace("parts", KeyspaceCreateOptions::default)?;
-        Ok(Self { db, buckets, objects, uploads, parts })
+        let access = db.keyspace("access", KeyspaceCreateOptions::default)?;
+        Ok(Self { db, buckets, objects, uploads, parts, access })
     }
 
     /// Applies a group of ops and makes them durable with one fsync. The
@@ -285,10 +296,58 @@ impl Partition {
     /// workers write them as tables), so the journal they replace can go.
     /// `rotate_memtable` is fjall's, public though undocumented.
     pub fn start_flush(&self) -> Result<(), MetaError> {
-        for keyspace in [&self.buckets, &self.objects, &self.uploads, &self.parts] {
+        for keyspace in [&self.buckets, &self.objects, &self.uploads, &self.parts, &self.access] {
             keyspace.rotate_memtable()?;
         }
         Ok(())
+    }
+
+    /// Stores (or, with `None`, forgets) objects' access statistics. No
+    /// fsync of its own: the next commit of any op makes it durable, and a
+    /// crash before that costs minutes of statistics, never an object.
+    pub fn save_access(&self, entries: &[(&str, &str, Option<&[u8]>)]) -> Result<(), MetaError> {
+        let mut batch = self.db.batch();
+        for (bucket, key, stats) in entries {
+            match stats {
+                Some(stats) => batch.insert(&self.access, object_key(bucket, key), *stats),
+                None => batch.remove(&self.access, object_key(bucket, key)),
+            }
+        }
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// Up to `limit` access entries after the raw key `after`, in key
+    /// order: (`bucket \0 key`, statistics).
+    pub fn scan_access(&self, after: Option<&[u8]>, limit: usize) -> Result<Vec<AccessEntry>, MetaError> {
+        let iter = match after {
+            Some(after) => {
+                let mut start = after.to_vec();
+                start.push(0);
+                self.access.range(start..)
+            }
+            // Past the NUL-led keys that are not objects'.
+            None => self.access.range(vec![1u8]..),
+        };
+        let mut out = Vec::new();
+        for guard in iter.take(limit) {
+            let (k, v) = guard.into_inner()?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// When this node's metadata was first opened by a version that asks
+    /// (the tiering warm-up counts from it); recorded durably on first ask.
+    pub fn deployed_ms(&self, now_ms: u64) -> Result<u64, MetaError> {
+        if let Some(v) = self.access.get(DEPLOYED_KEY)? {
+            if let Ok(bytes) = <[u8; 8]>::try_from(&v[..]) {
+                return Ok(u64::from_le_bytes(bytes));
+            }
+        }
+        self.access.insert(DEPLOYED_KEY, now_ms.to_le_bytes())?;
+        self.db.persist(PersistMode::SyncAll)?;
+        Ok(now_ms)
     }
 
     pub fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>, MetaError> {
@@ -480,6 +539,27 @@ mod tests {
         }
         drop(first);
         assert!(Partition::open(&dir).is_ok(), "free again once closed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn access_statistics_and_the_deployment_time_survive_a_reopen() {
+        let dir = std::env::temp_dir().join(format!("stratum-meta-access-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let p = Partition::open(&dir).expect("open");
+            assert_eq!(p.deployed_ms(1000).expect("deployed"), 1000);
+            assert_eq!(p.deployed_ms(5000).expect("deployed"), 1000, "the first time stays");
+            let entries = [("b", "k1", Some(&[1u8; 64][..])), ("b", "k2", Some(&[2u8; 64][..])), ("c", "x", None)];
+            p.save_access(&entries).expect("save");
+            p.save_access(&[("b", "k1", None)]).expect("forget");
+            p.apply_group(vec![]).expect("a commit makes them durable");
+        }
+        let p = Partition::open(&dir).expect("reopen");
+        assert_eq!(p.deployed_ms(9000).expect("deployed"), 1000);
+        let all = p.scan_access(None, 10).expect("scan");
+        assert_eq!(all, vec![(b"b\0k2".to_vec(), vec![2u8; 64])], "the deployment key is not an object's");
+        assert!(p.scan_access(Some(b"b\0k2"), 10).expect("scan").is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -46,6 +46,20 @@ impl Tier {
             Tier::Cold => "cold",
         }
     }
+
+    /// Its code in a volume reference (one byte on disk and in records).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Tier> {
+        Tier::ALL.get(usize::from(code)).copied()
+    }
+
+    /// A tier by name, any case.
+    pub fn parse(name: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name))
+    }
 }
 
 impl std::fmt::Display for Tier {
@@ -66,6 +80,10 @@ mod tests {
             if let Some(c) = t.colder() {
                 assert_eq!(c.warmer(), Some(t));
             }
+            assert_eq!(Tier::from_code(t.code()), Some(t));
+            assert_eq!(Tier::parse(&t.name().to_uppercase()), Some(t));
         }
+        assert_eq!(Tier::from_code(3), None);
+        assert_eq!(Tier::parse("tepid"), None);
     }
 }

@@ -24,6 +24,7 @@ pub fn config(root: &Path) -> NodeConfig {
         scrub_bytes_per_sec: 0,
         scrub_interval: std::time::Duration::from_secs(3600),
         multipart_expiry: std::time::Duration::from_secs(3600),
+        autotier: Default::default(),
     }
 }
 

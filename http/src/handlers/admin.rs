@@ -24,6 +24,16 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
             let record = ctx.store.head_object(bucket, key).await?;
             Ok(json_response(layout(bucket, key, &record)))
         }
+        ("GET", Some("admin/why")) => {
+            let (bucket, key) = (param(req, "bucket")?, param(req, "key")?);
+            let why = ctx.store.why(bucket, key).await?;
+            let mut answer = serde_json::to_value(&why).unwrap_or_default();
+            if let Some(fields) = answer.as_object_mut() {
+                fields.insert("bucket".into(), json!(bucket));
+                fields.insert("key".into(), json!(key));
+            }
+            Ok(json_response(answer))
+        }
         ("POST", Some("admin/move-tier")) => {
             let (bucket, key) = (param(req, "bucket")?, param(req, "key")?);
             let tier = Tier::parse(param(req, "tier")?)
@@ -61,6 +71,20 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
         }
         _ => Err(S3Error::new("NoSuchAdminCommand", 404, "No such admin command.")),
     }
+}
+
+/// Automatic tiering's counters, or `null` when it does not run here.
+fn tiering(node: &stratum_engine::Node) -> serde_json::Value {
+    let Some(t) = &node.autotier else {
+        return serde_json::Value::Null;
+    };
+    let read = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    json!({
+        "moves_done": read(&t.counters.moves_done),
+        "moves_failed": read(&t.counters.moves_failed),
+        "bytes_moved": read(&t.counters.bytes_moved),
+        "reads_dropped": read(&t.counters.reads_dropped),
+    })
 }
 
 fn param<'r>(req: &'r Request, name: &str) -> Result<&'r str, S3Error> {
@@ -118,6 +142,7 @@ fn stats(ctx: &Ctx) -> serde_json::Value {
         "disk_read_bytes": read(&c.disk_read_bytes),
         "served_bytes": served,
         "read_amplification": if served == 0 { 0.0 } else { read(&c.disk_read_bytes) as f64 / served as f64 },
+        "tiering": tiering(node),
         "scrub": {
             "volumes": read(&s.volumes),
             "bytes_checked": read(&s.bytes_checked),

@@ -129,7 +129,14 @@ pub async fn receive_volume(
             _ => body.compute_checksum(algo),
         }
     }
-    let mut writer = ctx.store.new_volume()?;
+    // Where the tiering policy would put it, so it is not moved right after.
+    let tier = ctx.store.placement(
+        req.header("content-type").unwrap_or_default(),
+        req.key.as_deref().unwrap_or_default(),
+        req.header("x-amz-meta-stratum-tier"),
+        req.header("x-amz-meta-stratum-pin"),
+    );
+    let mut writer = ctx.store.new_volume_in(tier)?;
     match fill(&mut writer, body).await {
         Ok(()) => {}
         Err(e) => {
@@ -271,6 +278,7 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
     if head_only {
         return Ok(resp.with_body(ResponseBody::HeadOnly { len }));
     }
+    ctx.store.note_read(bucket, key, start, len);
     let reader = ctx.store.reader(&record, start, end);
     Ok(resp.with_body(ResponseBody::Object { reader: Box::new(reader), len }))
 }

@@ -1,0 +1,701 @@
+//! Automatic tiering on one core. The core that decides for an object keeps
+//! its statistics in the policy's planner ([`stratum_tiering::Planner`]):
+//! writes and deletes reach it with their commit, reads in batches from
+//! whichever core served them, and a periodic sweep lets decay and time of
+//! day act. The moves it plans are carried out in the background, one at a
+//! time and at a bounded rate, by the engine's tier move (copy, verify,
+//! switch, free), so a move never races a client's write of the object.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use stratum_meta::ObjectRecord;
+use stratum_tiering::{
+    Access, Capacity, ContentClass, Decision, Facts, Hint, Placed, Planner, Policy, PolicyConfig, Step,
+};
+
+use crate::node::Node;
+use crate::tier::Tier;
+
+/// How automatic tiering runs; `[tiering]` in `stratum.toml`.
+#[derive(Debug, Clone)]
+pub struct AutoTierConfig {
+    /// Off: objects stay where they are written (hot, or their hint).
+    pub enabled: bool,
+    pub policy: PolicyConfig,
+    /// How often every object is looked at (decay and time of day act
+    /// without a read).
+    pub sweep_interval: Duration,
+    /// Bytes per second each core may move between tiers.
+    pub move_bytes_per_sec: u64,
+    /// Share of each tier's usable bytes the planner may fill, in percent.
+    pub fill_percent: u8,
+    /// Bytes of objects the hot (warm) tier may hold on this node,
+    /// instead of `fill_percent` of its disks.
+    pub hot_bytes: Option<u64>,
+    pub warm_bytes: Option<u64>,
+}
+
+impl Default for AutoTierConfig {
+    fn default() -> Self {
+        AutoTierConfig {
+            enabled: true,
+            policy: PolicyConfig::default(),
+            sweep_interval: Duration::from_secs(3600),
+            move_bytes_per_sec: 64 << 20,
+            fill_percent: 90,
+            hot_bytes: None,
+            warm_bytes: None,
+        }
+    }
+}
+
+/// Node-wide: what every core's planner shares.
+pub struct AutoTierShared {
+    pub config: AutoTierConfig,
+    policy: Policy,
+    /// Per policy tier, the node's tier that holds it (a missing tier is
+    /// served by the nearest colder one, else the nearest warmer).
+    real: [Tier; 3],
+    /// Per content class, where the last new object of the class was
+    /// placed: new bodies are written there, not moved there after.
+    placement: [AtomicU8; stratum_tiering::limits::CLASSES],
+    pub counters: AutoTierCounters,
+}
+
+#[derive(Default)]
+pub struct AutoTierCounters {
+    pub moves_done: AtomicU64,
+    pub moves_failed: AtomicU64,
+    pub bytes_moved: AtomicU64,
+    pub reads_dropped: AtomicU64,
+}
+
+impl AutoTierShared {
+    /// `None` when tiering cannot act: it is off, or the node has one tier.
+    pub fn new(config: AutoTierConfig, present: &[Tier], deployed_ms: u64) -> Result<Option<Self>, String> {
+        let policy = Policy::new(config.policy.clone(), deployed_ms).map_err(|e| e.to_string())?;
+        if !config.enabled || present.len() < 2 {
+            return Ok(None);
+        }
+        let real = Tier::ALL.map(|t| {
+            let colder = present.iter().copied().filter(|p| *p >= t).min();
+            let warmer = present.iter().copied().filter(|p| *p < t).max();
+            colder.or(warmer).unwrap_or(Tier::Hot)
+        });
+        let placement = ContentClass::ALL.map(|c| AtomicU8::new(config.policy.content.tier(c).code()));
+        Ok(Some(AutoTierShared { config, policy, real, placement, counters: AutoTierCounters::default() }))
+    }
+
+    /// The node's tier for a tier the policy names.
+    pub fn real(&self, tier: Tier) -> Tier {
+        self.real[tier.index()]
+    }
+
+    /// Where a new body goes: its pin or hint, else where its class's new
+    /// objects go now.
+    pub fn placement(&self, content_type: &str, key: &str, hint: Hint) -> Tier {
+        let tier = hint.tier().unwrap_or_else(|| {
+            let class = ContentClass::classify(content_type, key);
+            Tier::from_code(self.placement[class.index()].load(Ordering::Relaxed)).unwrap_or(Tier::Hot)
+        });
+        self.real(tier)
+    }
+
+    /// The planner's capacity on one core: the tiers' usable bytes
+    /// (data shards' share of the disks, times `fill_percent`), split
+    /// evenly between the cores, which own equal shares of the objects.
+    fn capacity(&self, node: &Node) -> Capacity {
+        let usable = |tier: Tier, given: Option<u64>| -> Option<u64> {
+            if self.real(tier) != tier {
+                return Some(0);
+            }
+            let bytes = given.unwrap_or_else(|| {
+                let Some(state) = node.tier(tier) else { return 0 };
+                let raw: u64 =
+                    state.disks.iter().filter_map(|id| node.disk(*id)?.space()).map(|(total, _)| total).sum();
+                let data_share = f64::from(state.scheme.data) / state.scheme.shards() as f64;
+                (raw as f64 * data_share * f64::from(self.config.fill_percent.min(100)) / 100.0) as u64
+            });
+            Some(bytes / node.cores().max(1) as u64)
+        };
+        let warm = if self.real(Tier::Cold) == Tier::Cold {
+            usable(Tier::Warm, self.config.warm_bytes)
+        } else {
+            // No cold tier: warm is the floor and takes whatever falls.
+            None
+        };
+        Capacity { hot_bytes: usable(Tier::Hot, self.config.hot_bytes), warm_bytes: warm }
+    }
+}
+
+/// The facts the policy needs, from a record. `None` for a body that lives
+/// in its metadata record (inline): it has no tier to move between.
+pub fn facts_of(key: &str, record: &ObjectRecord) -> Option<(Facts, Tier)> {
+    let tier = record.segments.iter().find_map(|s| s.body.volume()).and_then(|v| Tier::from_code(v.tier))?;
+    let meta = |name: &str| record.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let hint = hint_of(meta(stratum_tiering::hint::TIER_META_KEY), meta(stratum_tiering::hint::PIN_META_KEY));
+    let content = ContentClass::classify(&record.content_type, key);
+    Some((Facts { size_bytes: record.size, content, hint }, tier))
+}
+
+/// A hint as stored; one the policy cannot read counts as none (the
+/// object was accepted; its metadata is the client's).
+pub fn hint_of(tier: Option<&str>, pin: Option<&str>) -> Hint {
+    Hint::parse(tier, pin).unwrap_or(Hint::Auto)
+}
+
+/// One read, on its way to the core that decides for the object.
+#[derive(Debug)]
+pub struct ReadNote {
+    pub name: Vec<u8>,
+    pub offset: u64,
+    pub length: u64,
+    pub at_ms: u64,
+}
+
+/// What "why is this object in this tier" answers.
+#[derive(Debug, Serialize)]
+pub struct Why {
+    /// Where its body is now (`None`: inline in its metadata record).
+    pub tier: Option<Tier>,
+    /// Whether automatic tiering runs on this node.
+    pub automatic: bool,
+    /// Where the planner has it (the node's tier for it).
+    pub planned: Option<Tier>,
+    /// The planner's last move of it, with the rule behind it.
+    pub placed: Option<Placed>,
+    /// What the policy decides now, with its scores and inputs.
+    pub decision: Option<Decision>,
+    /// A move waiting to be carried out.
+    pub pending: Option<Tier>,
+    /// Plain words for what the fields say.
+    pub summary: String,
+}
+
+/// Object names of the planner, by a dense id (the planner's key).
+#[derive(Default)]
+struct Names {
+    ids: HashMap<Box<[u8]>, u32>,
+    names: Vec<Option<Box<[u8]>>>,
+    free: Vec<u32>,
+}
+
+impl Names {
+    fn id(&self, name: &[u8]) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    fn insert(&mut self, name: &[u8]) -> u32 {
+        if let Some(id) = self.id(name) {
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.names.push(None);
+                (self.names.len() - 1) as u32
+            }
+        };
+        if let Some(slot) = self.names.get_mut(id as usize) {
+            *slot = Some(name.into());
+        }
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    fn remove(&mut self, name: &[u8]) -> Option<u32> {
+        let id = self.ids.remove(name)?;
+        if let Some(slot) = self.names.get_mut(id as usize) {
+            *slot = None;
+        }
+        self.free.push(id);
+        Some(id)
+    }
+
+    fn name(&self, id: u32) -> Option<&[u8]> {
+        self.names.get(id as usize)?.as_deref()
+    }
+}
+
+/// One core's planner, its object names and its queue of moves.
+pub struct AutoTier {
+    planner: RefCell<Planner<u32>>,
+    names: RefCell<Names>,
+    /// Moves to carry out, oldest first; a later step for the same object
+    /// replaces the target of its queued one.
+    queue: RefCell<(VecDeque<u32>, HashMap<u32, Tier>)>,
+}
+
+impl AutoTier {
+    pub fn new(shared: &AutoTierShared, node: &Node) -> AutoTier {
+        AutoTier::with_capacity(shared, shared.capacity(node))
+    }
+
+    fn with_capacity(shared: &AutoTierShared, capacity: Capacity) -> AutoTier {
+        AutoTier {
+            planner: RefCell::new(Planner::new(shared.policy.clone(), capacity)),
+            names: RefCell::default(),
+            queue: RefCell::default(),
+        }
+    }
+
+    pub fn knows(&self, name: &[u8]) -> bool {
+        self.names.borrow().id(name).is_some()
+    }
+
+    /// An object found in its tier (at start-up).
+    pub fn existing(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, now_ms: u64) {
+        let id = self.names.borrow_mut().insert(name);
+        let steps = self.planner.borrow_mut().existing(id, facts, tier, now_ms);
+        self.enqueue(shared, steps, Some((id, tier)));
+    }
+
+    /// An object written (committed) now, its body in `tier`.
+    pub fn written(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, now_ms: u64) {
+        let id = self.names.borrow_mut().insert(name);
+        let steps = self.planner.borrow_mut().written(id, facts, now_ms);
+        if let Some(first) = steps.iter().find(|s| s.key == id && s.from.is_none()) {
+            if facts.hint == Hint::Auto {
+                let class = facts.content.index();
+                shared.placement[class].store(first.to.code(), Ordering::Relaxed);
+            }
+        }
+        self.enqueue(shared, steps, Some((id, tier)));
+    }
+
+    pub fn removed(&self, name: &[u8]) {
+        if let Some(id) = self.names.borrow_mut().remove(name) {
+            self.planner.borrow_mut().removed(id);
+            self.queue.borrow_mut().1.remove(&id);
+        }
+    }
+
+    pub fn read(&self, shared: &AutoTierShared, note: &ReadNote) {
+        let Some(id) = self.names.borrow().id(&note.name) else {
+            return;
+        };
+        let access = Access { now_ms: note.at_ms, offset: note.offset, length: note.length };
+        let steps = self.planner.borrow_mut().read(id, access);
+        self.enqueue(shared, steps, None);
+    }
+
+    pub fn sweep(&self, shared: &AutoTierShared, now_ms: u64) {
+        let steps = self.planner.borrow_mut().sweep(now_ms);
+        self.enqueue(shared, steps, None);
+    }
+
+    /// The next move: the object's name and the node's tier it goes to.
+    pub fn next_move(&self) -> Option<(Vec<u8>, Tier)> {
+        let mut queue = self.queue.borrow_mut();
+        while let Some(id) = queue.0.pop_front() {
+            let Some(to) = queue.1.remove(&id) else { continue };
+            if let Some(name) = self.names.borrow().name(id) {
+                return Some((name.to_vec(), to));
+            }
+        }
+        None
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.borrow().1.len()
+    }
+
+    /// A move failed: the object stays in `actual`, and is planned there
+    /// (or colder, if that tier has no room: queued).
+    pub fn not_moved(&self, shared: &AutoTierShared, name: &[u8], actual: Tier, now_ms: u64) {
+        let Some(id) = self.names.borrow().id(name) else {
+            return;
+        };
+        let steps = self.planner.borrow_mut().not_moved(id, actual, now_ms);
+        self.enqueue(shared, steps, None);
+    }
+
+    pub fn why(&self, shared: &AutoTierShared, name: &[u8], now_ms: u64) -> Option<Why> {
+        let id = self.names.borrow().id(name)?;
+        let explanation = self.planner.borrow().explain(id, now_ms)?;
+        let pending = self.queue.borrow().1.get(&id).copied();
+        Some(Why {
+            tier: None,
+            automatic: true,
+            planned: explanation.planned.map(|t| shared.real(t)),
+            // The node's tiers, as `tier` and `planned` are.
+            placed: explanation.placed.map(|p| Placed {
+                from: p.from.map(|t| shared.real(t)),
+                to: shared.real(p.to),
+                ..p
+            }),
+            decision: Some(explanation.now),
+            pending,
+            summary: String::new(),
+        })
+    }
+
+    pub fn planned_bytes(&self, tier: Tier) -> u64 {
+        self.planner.borrow().used_bytes(tier)
+    }
+
+    pub fn objects(&self) -> usize {
+        self.planner.borrow().len()
+    }
+
+    /// Queues the steps that change where a body is. `placed` is an object
+    /// whose body is known to be in a tier now (just written or found):
+    /// its own step from nowhere is a move only if it lands elsewhere.
+    fn enqueue(&self, shared: &AutoTierShared, steps: Vec<Step<u32>>, placed: Option<(u32, Tier)>) {
+        let mut queue = self.queue.borrow_mut();
+        for step in steps {
+            let to = shared.real(step.to);
+            let from = match (step.from, placed) {
+                (None, Some((id, actual))) if id == step.key => Some(actual),
+                (from, _) => from.map(|t| shared.real(t)),
+            };
+            if from == Some(to) {
+                queue.1.remove(&step.key);
+                continue;
+            }
+            if queue.1.insert(step.key, to).is_none() {
+                queue.0.push_back(step.key);
+            }
+        }
+    }
+}
+
+/// The raw name of an object as the planner keys it: `bucket \0 key`.
+pub fn name_of(bucket: &str, key: &str) -> Vec<u8> {
+    let mut name = Vec::with_capacity(bucket.len() + 1 + key.len());
+    name.extend_from_slice(bucket.as_bytes());
+    name.push(0);
+    name.extend_from_slice(key.as_bytes());
+    name
+}
+
+pub fn split_name(name: &[u8]) -> Option<(&str, &str)> {
+    let nul = name.iter().position(|b| *b == 0)?;
+    Some((std::str::from_utf8(&name[..nul]).ok()?, std::str::from_utf8(&name[nul + 1..]).ok()?))
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+// --- on the store ---------------------------------------------------------
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::error::Result;
+use crate::limits::{AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_SCAN_PAGE};
+use crate::scrub::Throttle;
+use crate::store::Store;
+
+impl Store {
+    /// A read served on this core, for the planner on the object's deciding
+    /// core. O(1): reads travel in batches (`AUTOTIER_READS_ROUND`).
+    pub fn note_read(&self, bucket: &str, key: &str, offset: u64, length: u64) {
+        let Some(shared) = &self.node.autotier else {
+            return;
+        };
+        let mut notes = self.read_notes.borrow_mut();
+        if notes.len() >= AUTOTIER_READS_QUEUED_MAX {
+            shared.counters.reads_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let p = self.node.object_partition(bucket, key);
+        notes.push((p, ReadNote { name: name_of(bucket, key), offset, length, at_ms: now_ms() }));
+    }
+
+    /// Starts this core's tiering: telling reads to their deciding cores,
+    /// the planner (a scan of the objects already stored, then a sweep every
+    /// `sweep_interval`), and the mover.
+    pub(crate) fn spawn_autotier(self: &Rc<Self>) {
+        let Some(shared) = &self.node.autotier else {
+            return;
+        };
+        let this = self.clone();
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(AUTOTIER_READS_ROUND).await;
+                this.tell_reads().await;
+            }
+        })
+        .detach();
+        let (this, sweep) = (self.clone(), shared.config.sweep_interval);
+        glommio::spawn_local(async move {
+            this.scan_for_planner().await;
+            loop {
+                glommio::timer::sleep(sweep).await;
+                if let (Some(at), Some(shared)) = (&this.autotier, &this.node.autotier) {
+                    at.sweep(shared, now_ms());
+                }
+            }
+        })
+        .detach();
+        let this = self.clone();
+        glommio::spawn_local(async move { this.run_mover().await }).detach();
+    }
+
+    async fn tell_reads(self: &Rc<Self>) {
+        let notes = std::mem::take(&mut *self.read_notes.borrow_mut());
+        let mut by_core: BTreeMap<usize, (usize, Vec<ReadNote>)> = BTreeMap::new();
+        for (p, note) in notes {
+            by_core.entry(self.node.core_of_partition(p)).or_insert_with(|| (p, Vec::new())).1.push(note);
+        }
+        for (_, (p, batch)) in by_core {
+            let told = self.on_partition(p, move |store, _| async move {
+                if let (Some(at), Some(shared)) = (&store.autotier, &store.node.autotier) {
+                    batch.iter().for_each(|note| at.read(shared, note));
+                }
+                Ok(())
+            });
+            if let Err(e) = told.await {
+                tracing::debug!(error = %e, "reads not told to their planner");
+            }
+        }
+    }
+
+    /// Tells the planner every object stored on this core's partitions
+    /// (its statistics start now), a page at a time.
+    async fn scan_for_planner(self: &Rc<Self>) {
+        let (Some(at), Some(shared)) = (&self.autotier, &self.node.autotier) else {
+            return;
+        };
+        let owned: Vec<usize> =
+            (0..self.node.partition_count()).filter(|p| self.node.core_of_partition(*p) == self.core).collect();
+        for p in owned {
+            let Some(partition) = self.node.partition(p).cloned() else { continue };
+            let mut after: Option<Vec<u8>> = None;
+            loop {
+                let page = match partition.scan_objects(after.as_deref(), AUTOTIER_SCAN_PAGE) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::warn!(partition = p, error = %e, "tiering: scan of stored objects stopped");
+                        break;
+                    }
+                };
+                let now = now_ms();
+                for (raw, record) in &page {
+                    let Some((_, key)) = split_name(raw) else { continue };
+                    if at.knows(raw) {
+                        continue;
+                    }
+                    if let Some((facts, tier)) = facts_of(key, record) {
+                        at.existing(shared, raw, facts, tier, now);
+                    }
+                }
+                after = match page.last() {
+                    Some((raw, _)) if page.len() == AUTOTIER_SCAN_PAGE => Some(raw.clone()),
+                    _ => break,
+                };
+                glommio::yield_if_needed().await;
+            }
+        }
+        tracing::info!(core = self.core, objects = at.objects(), "tiering: planner has every stored object");
+    }
+
+    /// Carries out the planned moves, one at a time, at the configured
+    /// rate; the rate's clock restarts whenever the queue runs dry, so an
+    /// idle hour is not saved up for a burst.
+    async fn run_mover(self: &Rc<Self>) {
+        let (Some(at), Some(shared)) = (&self.autotier, &self.node.autotier) else {
+            return;
+        };
+        let mut throttle = Throttle::new(shared.config.move_bytes_per_sec);
+        loop {
+            let Some((name, to)) = at.next_move() else {
+                glommio::timer::sleep(Duration::from_millis(250)).await;
+                throttle = Throttle::new(shared.config.move_bytes_per_sec);
+                continue;
+            };
+            self.carry_out_move(at, shared, &name, to, &mut throttle).await;
+        }
+    }
+
+    async fn carry_out_move(
+        self: &Rc<Self>,
+        at: &AutoTier,
+        shared: &AutoTierShared,
+        name: &[u8],
+        to: Tier,
+        throttle: &mut Throttle,
+    ) {
+        let Some((bucket, key)) = split_name(name) else { return };
+        // Gone or inline since it was planned: nothing to move.
+        let Ok(record) = self.head_object(bucket, key).await else { return };
+        let Some((_, from)) = facts_of(key, &record) else { return };
+        if from == to {
+            return;
+        }
+        throttle.pace(record.size).await;
+        match self.move_tier(bucket, key, to).await {
+            Ok(_) => {
+                shared.counters.moves_done.fetch_add(1, Ordering::Relaxed);
+                shared.counters.bytes_moved.fetch_add(record.size, Ordering::Relaxed);
+                tracing::debug!(bucket, key, from = from.name(), to = to.name(), "tiering: moved");
+            }
+            Err(e) => {
+                shared.counters.moves_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(bucket, key, from = from.name(), to = to.name(), error = %e, "tiering: move failed");
+                // Where it is now (a client may have written it meanwhile).
+                let Ok(record) = self.head_object(bucket, key).await else { return };
+                if let Some((_, actual)) = facts_of(key, &record) {
+                    at.not_moved(shared, name, actual, now_ms());
+                }
+            }
+        }
+    }
+
+    /// Which tier an object is in and why: its rule, scores and inputs.
+    pub async fn why(self: &Rc<Self>, bucket: &str, key: &str) -> Result<Why> {
+        let record = self.head_object(bucket, key).await?;
+        let tier = facts_of(key, &record).map(|(_, t)| t);
+        let name = name_of(bucket, key);
+        let p = self.node.object_partition(bucket, key);
+        let planned = self
+            .on_partition(p, move |store, _| async move {
+                Ok(match (&store.autotier, &store.node.autotier) {
+                    (Some(at), Some(shared)) => at.why(shared, &name, now_ms()),
+                    _ => None,
+                })
+            })
+            .await?;
+        let automatic = self.node.autotier.is_some();
+        let mut why = planned.unwrap_or(Why {
+            tier: None,
+            automatic,
+            planned: None,
+            placed: None,
+            decision: None,
+            pending: None,
+            summary: String::new(),
+        });
+        why.tier = tier;
+        why.summary = summary(&why, |t| self.node.tier(t).is_some());
+        Ok(why)
+    }
+}
+
+/// The answer in words; `has` tells the tiers this node has.
+fn summary(why: &Why, has: impl Fn(Tier) -> bool) -> String {
+    let Some(tier) = why.tier else {
+        return "its body is inline in its metadata record: it has no tier to be in".to_owned();
+    };
+    if !why.automatic {
+        return format!(
+            "in {tier}: automatic tiering is off on this node (one tier, or [tiering] enabled = false), \
+             so bodies stay where they were written"
+        );
+    }
+    let Some(decision) = &why.decision else {
+        return format!("in {tier}: the planner has not seen it yet (it reads the stored objects at start-up)");
+    };
+    let mut words = match &why.placed {
+        Some(p) => {
+            let ago_s = now_ms().saturating_sub(p.at_ms) / 1000;
+            format!("in {tier}: planned into {} by rule {} {ago_s} s ago", p.to, p.rule.name())
+        }
+        None => format!("in {tier}: where it was written or found; no rule has moved it since"),
+    };
+    words.push_str(&format!("; the policy now says {decision}"));
+    match why.planned {
+        Some(planned) if planned != decision.tier && why.pending.is_none() => {
+            if has(decision.tier) {
+                words.push_str(&format!(" (no room in {}'s budget: it stays in {planned})", decision.tier));
+            } else {
+                words.push_str(&format!(" (this node has no {} tier: {planned} holds it)", decision.tier));
+            }
+        }
+        _ => {}
+    }
+    if let Some(pending) = why.pending {
+        words.push_str(&format!("; a move to {pending} is queued"));
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(present: &[Tier]) -> AutoTierShared {
+        let config = AutoTierConfig {
+            policy: PolicyConfig { warmup_ms: 0, ..PolicyConfig::default() },
+            ..AutoTierConfig::default()
+        };
+        AutoTierShared::new(config, present, 0).expect("valid").expect("two tiers or more")
+    }
+
+    fn facts(size_bytes: u64, content: ContentClass, hint: Hint) -> Facts {
+        Facts { size_bytes, content, hint }
+    }
+
+    #[test]
+    fn a_missing_tier_is_served_by_the_nearest_colder_else_warmer() {
+        let real = |present: &[Tier]| Tier::ALL.map(|t| shared(present).real(t));
+        use Tier::*;
+        assert_eq!(real(&[Hot, Warm, Cold]), [Hot, Warm, Cold]);
+        assert_eq!(real(&[Hot, Warm]), [Hot, Warm, Warm]);
+        assert_eq!(real(&[Hot, Cold]), [Hot, Cold, Cold]);
+        let off = |cfg: AutoTierConfig, present: &[Tier]| AutoTierShared::new(cfg, present, 0).expect("valid");
+        assert!(off(AutoTierConfig::default(), &[Hot]).is_none(), "one tier: nothing to move between");
+        assert!(off(AutoTierConfig { enabled: false, ..Default::default() }, &[Hot, Warm]).is_none());
+        let bad = AutoTierConfig {
+            policy: PolicyConfig { ema_fast_half_life_ms: 0, ..PolicyConfig::default() },
+            ..Default::default()
+        };
+        assert!(AutoTierShared::new(bad, &[Hot, Warm], 0).is_err(), "an invalid policy is refused");
+    }
+
+    #[test]
+    fn new_bodies_go_to_their_hint_else_their_class_s_placement() {
+        let s = shared(&[Tier::Hot, Tier::Warm]);
+        assert_eq!(s.placement("video/mp4", "a.mp4", Hint::Auto), Tier::Hot);
+        assert_eq!(s.placement("application/octet-stream", "a.bin", Hint::Auto), Tier::Warm);
+        // Backups default to cold; this node's cold is its warm.
+        assert_eq!(s.placement("application/gzip", "db.tar.gz", Hint::Auto), Tier::Warm);
+        assert_eq!(s.placement("application/gzip", "db.tar.gz", Hint::Pin(Tier::Hot)), Tier::Hot);
+        assert_eq!(hint_of(Some("warm"), None), Hint::Prefer(Tier::Warm));
+        assert_eq!(hint_of(Some("lukewarm"), None), Hint::Auto, "an unreadable hint is none");
+    }
+
+    #[test]
+    fn a_write_placed_where_the_policy_wants_it_queues_no_move() {
+        let s = shared(&[Tier::Hot, Tier::Warm, Tier::Cold]);
+        let at = AutoTier::with_capacity(&s, Capacity { hot_bytes: Some(10 << 20), warm_bytes: Some(100 << 20) });
+        at.written(&s, b"b\0x.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Warm, 1000);
+        assert_eq!(at.queued(), 0);
+        // Written hot though its class goes warm: one move, to warm.
+        at.written(&s, b"b\0y.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Hot, 1000);
+        assert_eq!(at.next_move(), Some((b"b\0y.bin".to_vec(), Tier::Warm)));
+        assert_eq!(at.next_move(), None);
+        let why = at.why(&s, b"b\0y.bin", 2000).expect("known");
+        assert_eq!(why.planned, Some(Tier::Warm));
+        assert_eq!(why.placed.map(|p| p.rule.name()), Some("content_default"));
+    }
+
+    #[test]
+    fn a_deleted_object_leaves_no_queued_move_and_its_id_is_reused() {
+        let s = shared(&[Tier::Hot, Tier::Warm, Tier::Cold]);
+        let at = AutoTier::with_capacity(&s, Capacity { hot_bytes: Some(10 << 20), warm_bytes: Some(100 << 20) });
+        at.written(&s, b"b\0y.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Hot, 1000);
+        assert_eq!(at.queued(), 1);
+        at.removed(b"b\0y.bin");
+        assert_eq!((at.queued(), at.next_move(), at.objects()), (0, None, 0));
+        assert!(at.why(&s, b"b\0y.bin", 2000).is_none());
+        at.existing(&s, b"b\0z.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Warm, 3000);
+        assert_eq!(at.names.borrow().id(b"b\0z.bin"), Some(0), "the freed id is taken again");
+        assert_eq!(at.names.borrow().name(0), Some(&b"b\0z.bin"[..]));
+        at.read(&s, &ReadNote { name: b"b\0gone".to_vec(), offset: 0, length: 1, at_ms: 4000 });
+        assert_eq!(at.objects(), 1, "a read of an unknown object is ignored");
+    }
+
+    #[test]
+    fn names_split_back_into_bucket_and_key() {
+        let name = name_of("bucket", "dir/key\u{e9}");
+        assert_eq!(split_name(&name), Some(("bucket", "dir/key\u{e9}")));
+        assert_eq!(split_name(b"no-separator"), None);
+    }
+}
