@@ -235,7 +235,7 @@ impl AutoTier {
         AutoTier::with_capacity(shared, shared.capacity(node))
     }
 
-    fn with_capacity(shared: &AutoTierShared, capacity: Capacity) -> AutoTier {
+    pub fn with_capacity(shared: &AutoTierShared, capacity: Capacity) -> AutoTier {
         AutoTier {
             planner: RefCell::new(Planner::new(shared.policy.clone(), capacity)),
             names: RefCell::default(),

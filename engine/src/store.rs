@@ -580,11 +580,17 @@ impl Store {
     /// The tier a new body goes to: its hint (`x-amz-meta-stratum-tier`,
     /// `-pin`), else where its content class's new objects go now; hot
     /// when automatic tiering is off.
+    /// A tier whose disks are full or faulty gives way to the warmest that
+    /// takes the body (the planner moves it once it can).
     pub fn placement(&self, content_type: &str, key: &str, tier: Option<&str>, pin: Option<&str>) -> Tier {
-        match &self.node.autotier {
-            Some(shared) => shared.placement(content_type, key, crate::autotier::hint_of(tier, pin)),
-            None => Tier::Hot,
+        let Some(shared) = &self.node.autotier else {
+            return Tier::Hot;
+        };
+        let want = shared.placement(content_type, key, crate::autotier::hint_of(tier, pin));
+        if crate::volume::takes_volumes(&self.node, want) {
+            return want;
         }
+        Tier::ALL.into_iter().find(|t| crate::volume::takes_volumes(&self.node, *t)).unwrap_or(want)
     }
 
     /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.

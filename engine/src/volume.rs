@@ -248,6 +248,14 @@ fn no_room(node: &Node, tier: Tier) -> EngineError {
 
 /// The tier's disks that take new shards (two shards may share one while
 /// others are out, never fewer disks than data shards).
+/// Whether `tier` has enough writable disks for a new volume now.
+pub(crate) fn takes_volumes(node: &Node, tier: Tier) -> bool {
+    node.tier(tier).is_some_and(|t| {
+        let healthy = writable_disks(node, tier).len();
+        healthy > 0 && healthy >= usize::from(t.scheme.data)
+    })
+}
+
 fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
     let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
     disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect()

@@ -138,6 +138,12 @@ fn engine_metrics(out: &mut String, node: &Node) {
     counter(out, "stratum_scrub_bad_blocks_total", read(&s.bad_blocks));
     counter(out, "stratum_scrub_shards_repaired_total", read(&s.shards_repaired));
     counter(out, "stratum_scrub_volumes_respread_total", read(&s.volumes_respread));
+    if let Some(t) = &node.autotier {
+        counter(out, "stratum_tier_moves_total", read(&t.counters.moves_done));
+        counter(out, "stratum_tier_moves_failed_total", read(&t.counters.moves_failed));
+        counter(out, "stratum_tier_moved_bytes_total", read(&t.counters.bytes_moved));
+        counter(out, "stratum_tier_reads_dropped_total", read(&t.counters.reads_dropped));
+    }
     out.push_str("# TYPE stratum_disk_bytes gauge\n# TYPE stratum_disk_faulty gauge\n# TYPE stratum_disk_full gauge\n");
     for disk in node.disks() {
         let labels = format!("disk=\"{}\",tier=\"{}\"", disk.id, disk.tier.name());

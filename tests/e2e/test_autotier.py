@@ -10,6 +10,7 @@ import json
 import random
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -104,6 +105,9 @@ def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
     assert srv.admin("why", "media", "logo.bin")["decision"]["reason"]["rule"]["name"] == "pinned"
     stats = srv.admin("stats")["tiering"]
     assert stats["moves_done"] >= 2 and stats["moves_failed"] == 0, stats
+    metrics = urllib.request.urlopen(f"{srv.endpoint}/metrics", timeout=10).read().decode()
+    moves = [line for line in metrics.splitlines() if line.startswith("stratum_tier_moves_total ")]
+    assert moves and int(moves[0].split()[1]) >= 2, moves
 
     # After a restart the planner finds every stored object again.
     srv.restart()
