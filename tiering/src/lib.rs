@@ -61,7 +61,7 @@ pub use planner::{Explanation, Facts, Placed, Planner, Step};
 pub use policy::{Learned, ObjectView, Policy};
 pub use readback::ReadBack;
 pub use rhythm::Rhythm;
-pub use stats::{Access, AccessStats};
+pub use stats::{Access, AccessStats, STATS_STORED_BYTES};
 pub use survival::{SilenceCurve, Silent, Survival};
 pub use tier::Tier;
 

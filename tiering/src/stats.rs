@@ -182,7 +182,79 @@ impl AccessStats {
     pub(crate) fn ema_slow_at_last_access(&self) -> f32 {
         self.ema_slow
     }
+
+    /// The statistics as stored by the engine: a version byte, then every
+    /// field little-endian in declaration order.
+    pub fn to_bytes(&self) -> [u8; STATS_STORED_BYTES] {
+        let mut out = [0u8; STATS_STORED_BYTES];
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(&[STATS_FORMAT]);
+        put(&self.last_access_ms.to_le_bytes());
+        put(&self.bytes_read.to_le_bytes());
+        put(&self.next_offset.to_le_bytes());
+        put(&self.ema_fast.to_le_bytes());
+        put(&self.ema_slow.to_le_bytes());
+        put(&self.reads.to_le_bytes());
+        put(&self.sequential_run.to_le_bytes());
+        put(&self.head_reads.to_le_bytes());
+        put(&self.created_s.to_le_bytes());
+        put(&self.hour_profile);
+        put(&[self.content.index() as u8]);
+        out
+    }
+
+    /// Statistics stored by [`AccessStats::to_bytes`]; `None` for bytes of
+    /// another format or length (the object then starts afresh).
+    pub fn from_bytes(bytes: &[u8]) -> Option<AccessStats> {
+        let bytes: &[u8; STATS_STORED_BYTES] = bytes.try_into().ok()?;
+        if bytes[0] != STATS_FORMAT {
+            return None;
+        }
+        let mut at = 1;
+        let mut take = |n: usize| {
+            let field = &bytes[at..at + n];
+            at += n;
+            field
+        };
+        let u64_at = |b: &[u8]| b.try_into().map(u64::from_le_bytes).unwrap_or(0);
+        let last_access_ms = u64_at(take(8));
+        let bytes_read = u64_at(take(8));
+        let next_offset = u64_at(take(8));
+        let ema_fast = take(4).try_into().map(f32::from_le_bytes).unwrap_or(0.0);
+        let ema_slow = take(4).try_into().map(f32::from_le_bytes).unwrap_or(0.0);
+        let reads = take(4).try_into().map(u32::from_le_bytes).unwrap_or(0);
+        let sequential_run = take(2).try_into().map(u16::from_le_bytes).unwrap_or(0);
+        let head_reads = take(2).try_into().map(u16::from_le_bytes).unwrap_or(0);
+        let created_s = take(4).try_into().map(u32::from_le_bytes).unwrap_or(0);
+        let hour_profile = take(HOURS_PER_DAY / 2).try_into().ok()?;
+        let content = *ContentClass::ALL.get(usize::from(take(1)[0]))?;
+        if !(ema_fast.is_finite() && ema_slow.is_finite()) {
+            return None;
+        }
+        Some(AccessStats {
+            last_access_ms,
+            bytes_read,
+            next_offset,
+            ema_fast,
+            ema_slow,
+            reads,
+            sequential_run,
+            head_reads,
+            created_s,
+            hour_profile,
+            content,
+        })
+    }
 }
+
+/// Version of [`AccessStats::to_bytes`]'s layout.
+const STATS_FORMAT: u8 = 1;
+/// Its length: the version and the fields (57 bytes).
+pub const STATS_STORED_BYTES: usize = 1 + 8 * 3 + 4 * 2 + 4 + 2 * 2 + 4 + HOURS_PER_DAY / 2 + 1;
 
 #[cfg(test)]
 mod tests {
@@ -192,6 +264,28 @@ mod tests {
     fn read(stats: &mut AccessStats, now_ms: u64, cfg: &PolicyConfig) {
         let access = Access { now_ms, offset: 0, length: 100 };
         stats.record(access, cfg);
+    }
+
+    #[test]
+    fn stored_statistics_read_back_equal_and_bad_bytes_are_refused() {
+        let cfg = PolicyConfig::default();
+        let mut stats = AccessStats::new(ContentClass::Video, 5 * MS_PER_DAY);
+        for i in 0..40 {
+            let access = Access { now_ms: 5 * MS_PER_DAY + i * 3_600_000, offset: i * 100, length: 100 };
+            stats.record(access, &cfg);
+        }
+        let bytes = stats.to_bytes();
+        assert_eq!(AccessStats::from_bytes(&bytes), Some(stats));
+        assert_eq!(AccessStats::from_bytes(&bytes[1..]), None, "short");
+        let mut other = bytes;
+        other[0] = 9;
+        assert_eq!(AccessStats::from_bytes(&other), None, "another format");
+        let mut bad_class = bytes;
+        bad_class[STATS_STORED_BYTES - 1] = 200;
+        assert_eq!(AccessStats::from_bytes(&bad_class), None, "no such content class");
+        let mut nan = bytes;
+        nan[25..29].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(AccessStats::from_bytes(&nan), None, "a NaN average");
     }
 
     #[test]
