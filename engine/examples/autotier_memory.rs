@@ -31,7 +31,7 @@ fn main() {
     let facts = Facts { size_bytes: 1 << 20, content: ContentClass::Video, hint: Hint::Auto };
     let now = 30 * 24 * 3_600_000;
     for name in &names {
-        at.existing(&shared, name, facts, Tier::Warm, now);
+        at.existing(&shared, name, facts, Tier::Warm, None, now);
     }
     let tiering_bytes = resident_bytes() - before - names_bytes;
     let started = Instant::now();

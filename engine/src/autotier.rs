@@ -7,14 +7,15 @@
 //! switch, free), so a move never races a client's write of the object.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use stratum_meta::ObjectRecord;
+use stratum_meta::{AccessUpdate, ObjectRecord};
 use stratum_tiering::{
-    Access, Capacity, ContentClass, Decision, Facts, Hint, Placed, Planner, Policy, PolicyConfig, Step,
+    Access, AccessStats, Capacity, ContentClass, Decision, Facts, Hint, Placed, Planner, Policy, PolicyConfig, Step,
+    STATS_STORED_BYTES,
 };
 
 use crate::node::Node;
@@ -228,7 +229,14 @@ pub struct AutoTier {
     /// Moves to carry out, oldest first; a later step for the same object
     /// replaces the target of its queued one.
     queue: RefCell<(VecDeque<u32>, HashMap<u32, Tier>)>,
+    /// Objects whose statistics changed since they were last kept, and
+    /// names whose kept statistics are to go (deleted objects).
+    dirty: RefCell<HashSet<u32>>,
+    forgotten: RefCell<Vec<Vec<u8>>>,
 }
+
+/// Statistics to keep: per object name, its stored bytes (`None`: forget).
+pub type ToKeep = Vec<(Vec<u8>, Option<[u8; STATS_STORED_BYTES]>)>;
 
 impl AutoTier {
     pub fn new(shared: &AutoTierShared, node: &Node) -> AutoTier {
@@ -240,6 +248,8 @@ impl AutoTier {
             planner: RefCell::new(Planner::new(shared.policy.clone(), capacity)),
             names: RefCell::default(),
             queue: RefCell::default(),
+            dirty: RefCell::default(),
+            forgotten: RefCell::default(),
         }
     }
 
@@ -247,10 +257,20 @@ impl AutoTier {
         self.names.borrow().id(name).is_some()
     }
 
-    /// An object found in its tier (at start-up).
-    pub fn existing(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, now_ms: u64) {
+    /// An object found in its tier (at start-up), with the statistics
+    /// kept for it if any.
+    pub fn existing(
+        &self,
+        shared: &AutoTierShared,
+        name: &[u8],
+        facts: Facts,
+        tier: Tier,
+        kept: Option<AccessStats>,
+        now_ms: u64,
+    ) {
         let id = self.names.borrow_mut().insert(name);
-        let steps = self.planner.borrow_mut().existing(id, facts, tier, now_ms);
+        let stats = kept.unwrap_or_else(|| AccessStats::new(facts.content, now_ms));
+        let steps = self.planner.borrow_mut().existing_with(id, facts, tier, stats, now_ms);
         self.enqueue(shared, steps, Some((id, tier)));
     }
 
@@ -258,6 +278,7 @@ impl AutoTier {
     pub fn written(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, now_ms: u64) {
         let id = self.names.borrow_mut().insert(name);
         let steps = self.planner.borrow_mut().written(id, facts, now_ms);
+        self.dirty.borrow_mut().insert(id);
         if let Some(first) = steps.iter().find(|s| s.key == id && s.from.is_none()) {
             if facts.hint == Hint::Auto {
                 let class = facts.content.index();
@@ -271,7 +292,23 @@ impl AutoTier {
         if let Some(id) = self.names.borrow_mut().remove(name) {
             self.planner.borrow_mut().removed(id);
             self.queue.borrow_mut().1.remove(&id);
+            self.dirty.borrow_mut().remove(&id);
+            self.forgotten.borrow_mut().push(name.to_vec());
         }
+    }
+
+    /// Statistics changed since the last call, and names to forget.
+    pub fn take_to_keep(&self) -> ToKeep {
+        let dirty = std::mem::take(&mut *self.dirty.borrow_mut());
+        let mut out: ToKeep =
+            std::mem::take(&mut *self.forgotten.borrow_mut()).into_iter().map(|n| (n, None)).collect();
+        let (names, planner) = (self.names.borrow(), self.planner.borrow());
+        for id in dirty {
+            if let (Some(name), Some(stats)) = (names.name(id), planner.stats(id)) {
+                out.push((name.to_vec(), Some(stats.to_bytes())));
+            }
+        }
+        out
     }
 
     pub fn read(&self, shared: &AutoTierShared, note: &ReadNote) {
@@ -280,6 +317,7 @@ impl AutoTier {
         };
         let access = Access { now_ms: note.at_ms, offset: note.offset, length: note.length };
         let steps = self.planner.borrow_mut().read(id, access);
+        self.dirty.borrow_mut().insert(id);
         self.enqueue(shared, steps, None);
     }
 
@@ -388,7 +426,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::error::Result;
-use crate::limits::{AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_SCAN_PAGE};
+use crate::limits::{AUTOTIER_KEEP_ROUND, AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_SCAN_PAGE};
 use crate::scrub::Throttle;
 use crate::store::Store;
 
@@ -435,6 +473,14 @@ impl Store {
         })
         .detach();
         let this = self.clone();
+        glommio::spawn_local(async move {
+            loop {
+                glommio::timer::sleep(AUTOTIER_KEEP_ROUND).await;
+                this.keep_statistics();
+            }
+        })
+        .detach();
+        let this = self.clone();
         glommio::spawn_local(async move { this.run_mover().await }).detach();
     }
 
@@ -457,8 +503,10 @@ impl Store {
         }
     }
 
-    /// Tells the planner every object stored on this core's partitions
-    /// (its statistics start now), a page at a time.
+    /// Tells the planner every object stored on this core's partitions,
+    /// with the statistics kept for it (new ones start now), a page at a
+    /// time. Both are in key order: one merged pass. Kept statistics of
+    /// objects that are gone (deleted before they were forgotten) go.
     async fn scan_for_planner(self: &Rc<Self>) {
         let (Some(at), Some(shared)) = (&self.autotier, &self.node.autotier) else {
             return;
@@ -467,6 +515,7 @@ impl Store {
             (0..self.node.partition_count()).filter(|p| self.node.core_of_partition(*p) == self.core).collect();
         for p in owned {
             let Some(partition) = self.node.partition(p).cloned() else { continue };
+            let mut kept = KeptCursor::new(partition.clone());
             let mut after: Option<Vec<u8>> = None;
             loop {
                 let page = match partition.scan_objects(after.as_deref(), AUTOTIER_SCAN_PAGE) {
@@ -479,21 +528,48 @@ impl Store {
                 let now = now_ms();
                 for (raw, record) in &page {
                     let Some((_, key)) = split_name(raw) else { continue };
+                    let stats = kept.take(raw);
                     if at.knows(raw) {
                         continue;
                     }
                     if let Some((facts, tier)) = facts_of(key, record) {
-                        at.existing(shared, raw, facts, tier, now);
+                        at.existing(shared, raw, facts, tier, stats, now);
                     }
                 }
                 after = match page.last() {
                     Some((raw, _)) if page.len() == AUTOTIER_SCAN_PAGE => Some(raw.clone()),
-                    _ => break,
+                    _ => None,
                 };
+                if after.is_none() {
+                    kept.drain();
+                }
+                kept.forget_stale();
+                if after.is_none() {
+                    break;
+                }
                 glommio::yield_if_needed().await;
             }
         }
         tracing::info!(core = self.core, objects = at.objects(), "tiering: planner has every stored object");
+    }
+
+    /// Writes the statistics changed since the last round (no fsync: the
+    /// next commit makes them durable; a crash costs a round of them).
+    pub fn keep_statistics(&self) {
+        let Some(at) = &self.autotier else { return };
+        let to_keep = at.take_to_keep();
+        let mut by_partition: BTreeMap<usize, Vec<AccessUpdate<'_>>> = BTreeMap::new();
+        for (name, stats) in &to_keep {
+            let Some((bucket, key)) = split_name(name) else { continue };
+            let p = self.node.object_partition(bucket, key);
+            by_partition.entry(p).or_default().push((bucket, key, stats.as_ref().map(|s| &s[..])));
+        }
+        for (p, entries) in by_partition {
+            let Some(partition) = self.node.partition(p) else { continue };
+            if let Err(e) = partition.save_access(&entries) {
+                tracing::warn!(partition = p, error = %e, "tiering: statistics not kept");
+            }
+        }
     }
 
     /// Carries out the planned moves, one at a time, at the configured
@@ -575,6 +651,78 @@ impl Store {
         why.tier = tier;
         why.summary = summary(&why, |t| self.node.tier(t).is_some());
         Ok(why)
+    }
+}
+
+/// Walks a partition's kept statistics alongside its objects (both in key
+/// order), collecting those of objects no longer there.
+struct KeptCursor {
+    partition: std::sync::Arc<stratum_meta::Partition>,
+    page: VecDeque<stratum_meta::AccessEntry>,
+    after: Option<Vec<u8>>,
+    done: bool,
+    stale: Vec<Vec<u8>>,
+}
+
+impl KeptCursor {
+    fn new(partition: std::sync::Arc<stratum_meta::Partition>) -> KeptCursor {
+        KeptCursor { partition, page: VecDeque::new(), after: None, done: false, stale: Vec::new() }
+    }
+
+    fn front(&mut self) -> Option<&stratum_meta::AccessEntry> {
+        if self.page.is_empty() && !self.done {
+            match self.partition.scan_access(self.after.as_deref(), AUTOTIER_SCAN_PAGE) {
+                Ok(page) => {
+                    self.done = page.len() < AUTOTIER_SCAN_PAGE;
+                    self.after = page.last().map(|(k, _)| k.clone());
+                    self.page = page.into();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "tiering: kept statistics not read; objects start afresh");
+                    self.done = true;
+                }
+            }
+        }
+        self.page.front()
+    }
+
+    /// The statistics kept for `name`; passes (as stale) those of names before it.
+    fn take(&mut self, name: &[u8]) -> Option<AccessStats> {
+        while let Some((key, _)) = self.front() {
+            match key.as_slice().cmp(name) {
+                std::cmp::Ordering::Less => {
+                    let (key, _) = self.page.pop_front()?;
+                    self.stale.push(key);
+                }
+                std::cmp::Ordering::Equal => {
+                    let (_, stats) = self.page.pop_front()?;
+                    return AccessStats::from_bytes(&stats);
+                }
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
+    }
+
+    /// Every entry left is stale (the objects are all seen).
+    fn drain(&mut self) {
+        while self.front().is_some() {
+            if let Some((key, _)) = self.page.pop_front() {
+                self.stale.push(key);
+            }
+        }
+    }
+
+    fn forget_stale(&mut self) {
+        let names = std::mem::take(&mut self.stale);
+        let entries: Vec<AccessUpdate<'_>> =
+            names.iter().filter_map(|n| split_name(n)).map(|(b, k)| (b, k, None)).collect();
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self.partition.save_access(&entries) {
+            tracing::warn!(error = %e, "tiering: stale statistics not removed");
+        }
     }
 }
 
@@ -685,11 +833,34 @@ mod tests {
         at.removed(b"b\0y.bin");
         assert_eq!((at.queued(), at.next_move(), at.objects()), (0, None, 0));
         assert!(at.why(&s, b"b\0y.bin", 2000).is_none());
-        at.existing(&s, b"b\0z.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Warm, 3000);
+        at.existing(&s, b"b\0z.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Warm, None, 3000);
         assert_eq!(at.names.borrow().id(b"b\0z.bin"), Some(0), "the freed id is taken again");
         assert_eq!(at.names.borrow().name(0), Some(&b"b\0z.bin"[..]));
         at.read(&s, &ReadNote { name: b"b\0gone".to_vec(), offset: 0, length: 1, at_ms: 4000 });
         assert_eq!(at.objects(), 1, "a read of an unknown object is ignored");
+    }
+
+    #[test]
+    fn kept_statistics_are_matched_by_name_and_the_stale_ones_go() {
+        let dir = std::env::temp_dir().join(format!("stratum-kept-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let partition = std::sync::Arc::new(stratum_meta::Partition::open(&dir).expect("open"));
+        let stats = AccessStats::new(ContentClass::Video, 7_000).to_bytes();
+        let entries: Vec<AccessUpdate<'_>> = ["a", "c", "e"].iter().map(|k| ("b", *k, Some(&stats[..]))).collect();
+        partition.save_access(&entries).expect("save");
+        let mut cursor = KeptCursor::new(partition.clone());
+        assert_eq!(cursor.take(&name_of("b", "c")), AccessStats::from_bytes(&stats), "kept for c");
+        assert_eq!(cursor.take(&name_of("b", "d")), None, "none kept for d");
+        cursor.drain();
+        let mut stale = cursor.stale.clone();
+        stale.sort();
+        assert_eq!(stale, vec![name_of("b", "a"), name_of("b", "e")]);
+        cursor.forget_stale();
+        let left: Vec<Vec<u8>> = partition.scan_access(None, 10).expect("scan").into_iter().map(|(k, _)| k).collect();
+        assert_eq!(left, vec![name_of("b", "c")], "only the matched one stays");
+        drop(cursor);
+        drop(partition);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub const MULTIPART_EXPIRY: std::time::Duration = std::time::Duration::from_secs
 pub const AUTOTIER_READS_QUEUED_MAX: usize = 65_536;
 /// How often they are told.
 pub const AUTOTIER_READS_ROUND: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often each core writes the statistics that changed.
+pub const AUTOTIER_KEEP_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
 /// Objects read from metadata per step of the start-up scan.
 pub const AUTOTIER_SCAN_PAGE: usize = 1024;
 

@@ -99,6 +99,8 @@ const DEPLOYED_KEY: &[u8] = b"\0deployed_ms";
 
 /// An object's raw name (`bucket \0 key`) and its access statistics.
 pub type AccessEntry = (Vec<u8>, Vec<u8>);
+/// Statistics to store for `(bucket, key)`, or `None` to forget them.
+pub type AccessUpdate<'a> = (&'a str, &'a str, Option<&'a [u8]>);
 
 impl Partition {
     pub fn open(path: &Path) -> Result<Self, MetaError> {
@@ -305,7 +307,7 @@ impl Partition {
     /// Stores (or, with `None`, forgets) objects' access statistics. No
     /// fsync of its own: the next commit of any op makes it durable, and a
     /// crash before that costs minutes of statistics, never an object.
-    pub fn save_access(&self, entries: &[(&str, &str, Option<&[u8]>)]) -> Result<(), MetaError> {
+    pub fn save_access(&self, entries: &[AccessUpdate<'_>]) -> Result<(), MetaError> {
         let mut batch = self.db.batch();
         for (bucket, key, stats) in entries {
             match stats {
@@ -314,6 +316,8 @@ impl Partition {
             }
         }
         batch.commit()?;
+        // Into the OS's hands (a killed process loses nothing), not synced.
+        self.db.persist(PersistMode::Buffer)?;
         Ok(())
     }
 

@@ -93,7 +93,7 @@ def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
     assert why["tier"] == "hot" and why["planned"] == "hot"
     assert why["placed"]["rule"]["name"] in ("spike", "frequency", "spare"), why
     assert why["placed"]["from"] == "warm"
-    assert why["decision"]["reason"]["inputs"]["reads"] >= 2
+    assert why["decision"]["reason"]["inputs"]["reads"] >= 1
     assert "hot" in why["summary"]
 
     # Unread, it decays (the sweep acts without a read); the pin holds.
@@ -109,12 +109,18 @@ def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
     moves = [line for line in metrics.splitlines() if line.startswith("stratum_tier_moves_total ")]
     assert moves and int(moves[0].split()[1]) >= 2, moves
 
-    # After a restart the planner finds every stored object again.
+    time.sleep(1)  # the last GET's note reaches the planner within 200 ms
+    reads_before = srv.admin("why", "media", "clip.bin")["decision"]["reason"]["inputs"]["reads"]
+
+    # After a restart the planner finds every stored object again, with
+    # the statistics it kept (a restart does not forget reads).
     srv.restart()
     deadline = time.monotonic() + 10
     while srv.admin("why", "media", "nightly.tar.gz")["planned"] is None:
         assert time.monotonic() < deadline, "the planner did not find the stored objects"
         time.sleep(0.2)
+    why = srv.admin("why", "media", "clip.bin")
+    assert why["decision"]["reason"]["inputs"]["reads"] == reads_before >= 1, why
     for key, body in (("clip.bin", clip), ("nightly.tar.gz", backup), ("logo.bin", pinned)):
         assert c.get_object(Bucket="media", Key=key)["Body"].read() == body
     c.delete_object(Bucket="media", Key="clip.bin")

@@ -113,6 +113,10 @@ impl<K: Copy + Ord + Hash> Planner<K> {
         self.budget.tier_of(key)
     }
 
+    pub fn stats(&self, key: K) -> Option<&AccessStats> {
+        self.objects.get(&key).map(|k| &k.stats)
+    }
+
     pub fn used_bytes(&self, tier: Tier) -> u64 {
         self.budget.used_bytes(tier)
     }
@@ -121,8 +125,13 @@ impl<K: Copy + Ord + Hash> Planner<K> {
     /// `tier`: its statistics start now. Returns the moves that fitting
     /// it into the budget takes (none while its tier has room).
     pub fn existing(&mut self, key: K, facts: Facts, tier: Tier, now_ms: u64) -> Vec<Step<K>> {
+        self.existing_with(key, facts, tier, AccessStats::new(facts.content, now_ms), now_ms)
+    }
+
+    /// As [`Planner::existing`], with the statistics it had when last kept
+    /// (the engine stores them; a restart does not forget an object's reads).
+    pub fn existing_with(&mut self, key: K, facts: Facts, tier: Tier, stats: AccessStats, now_ms: u64) -> Vec<Step<K>> {
         self.removed(key);
-        let stats = AccessStats::new(facts.content, now_ms);
         let rank = self.policy.rank(&stats, facts.size_bytes);
         self.insert(key, Known { stats, facts, written: false, slot: 0, placed: None });
         let admission = self.budget.admit(key, facts.size_bytes, tier, rank, Mode::Ranked);
@@ -362,6 +371,27 @@ mod tests {
         assert_eq!(why.planned, Some(Tier::Hot));
         let placed = why.placed.expect("a move placed it");
         assert_eq!((placed.rule, placed.to), (up.rule, Tier::Hot));
+    }
+
+    #[test]
+    fn an_object_found_with_its_kept_statistics_keeps_its_reads() {
+        let mut p = planner(10_000);
+        p.existing(1, facts(1000), Tier::Warm, DAY);
+        for i in 0..30 {
+            read(&mut p, 1, DAY + i * 60_000);
+        }
+        let kept = *p.stats(1).expect("known");
+        let mut again = planner(10_000);
+        again.existing_with(1, facts(1000), Tier::Warm, kept, DAY + HOUR);
+        assert_eq!(again.stats(1), Some(&kept));
+        let why = again.explain(1, DAY + HOUR).expect("known");
+        assert_eq!(why.now.reason.inputs.reads, kept.reads());
+        let fresh = {
+            let mut q = planner(10_000);
+            q.existing(1, facts(1000), Tier::Warm, DAY + HOUR);
+            q.explain(1, DAY + HOUR).expect("known").now.reason.scores.rank
+        };
+        assert!(why.now.reason.scores.rank > fresh, "a read object outranks one never read");
     }
 
     #[test]
