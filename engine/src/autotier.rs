@@ -321,9 +321,12 @@ impl AutoTier {
         self.enqueue(shared, steps, None);
     }
 
-    pub fn sweep(&self, shared: &AutoTierShared, now_ms: u64) {
-        let steps = self.planner.borrow_mut().sweep(now_ms);
+    /// Part of a sweep (see [`Planner::sweep_some`]); `None` when done.
+    pub fn sweep_some(&self, shared: &AutoTierShared, now_ms: u64, start: usize) -> Option<usize> {
+        let mut steps = Vec::new();
+        let next = self.planner.borrow_mut().sweep_some(now_ms, start, AUTOTIER_SWEEP_STEP, &mut steps);
         self.enqueue(shared, steps, None);
+        next
     }
 
     /// The next move: the object's name and the node's tier it goes to.
@@ -426,7 +429,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::error::Result;
-use crate::limits::{AUTOTIER_KEEP_ROUND, AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_SCAN_PAGE};
+use crate::limits::{
+    AUTOTIER_KEEP_ROUND, AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_READS_STEP, AUTOTIER_SCAN_PAGE,
+    AUTOTIER_SWEEP_STEP,
+};
 use crate::scrub::Throttle;
 use crate::store::Store;
 
@@ -466,8 +472,13 @@ impl Store {
             this.scan_for_planner().await;
             loop {
                 glommio::timer::sleep(sweep).await;
-                if let (Some(at), Some(shared)) = (&this.autotier, &this.node.autotier) {
-                    at.sweep(shared, now_ms());
+                let (Some(at), Some(shared)) = (&this.autotier, &this.node.autotier) else { break };
+                // In steps, yielding between them: a million objects take
+                // about a second, which must not stall the core's requests.
+                let (now, mut next) = (now_ms(), Some(0));
+                while let Some(start) = next {
+                    next = at.sweep_some(shared, now, start);
+                    glommio::yield_if_needed().await;
                 }
             }
         })
@@ -493,7 +504,12 @@ impl Store {
         for (_, (p, batch)) in by_core {
             let told = self.on_partition(p, move |store, _| async move {
                 if let (Some(at), Some(shared)) = (&store.autotier, &store.node.autotier) {
-                    batch.iter().for_each(|note| at.read(shared, note));
+                    // A few microseconds a read: a busy round's batch must
+                    // not hold the owner's requests back in one piece.
+                    for notes in batch.chunks(AUTOTIER_READS_STEP) {
+                        notes.iter().for_each(|note| at.read(shared, note));
+                        glommio::yield_if_needed().await;
+                    }
                 }
                 Ok(())
             });

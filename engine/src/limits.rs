@@ -34,10 +34,14 @@ pub const MULTIPART_EXPIRY: std::time::Duration = std::time::Duration::from_secs
 /// Reads waiting on a core to be told to their objects' deciding cores;
 /// past it reads are dropped (statistics only) and counted.
 pub const AUTOTIER_READS_QUEUED_MAX: usize = 65_536;
+/// Reads the owner takes in between two yields of its core (~1 ms).
+pub const AUTOTIER_READS_STEP: usize = 512;
 /// How often they are told.
 pub const AUTOTIER_READS_ROUND: std::time::Duration = std::time::Duration::from_millis(200);
 /// How often each core writes the statistics that changed.
 pub const AUTOTIER_KEEP_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
+/// Objects the sweep looks at between two yields of the core (~2 ms).
+pub const AUTOTIER_SWEEP_STEP: usize = 4096;
 /// Objects read from metadata per step of the start-up scan.
 pub const AUTOTIER_SCAN_PAGE: usize = 1024;
 

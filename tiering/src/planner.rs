@@ -189,7 +189,21 @@ impl<K: Copy + Ord + Hash> Planner<K> {
     /// of day: look at everyone (hourly).
     pub fn sweep(&mut self, now_ms: u64) -> Vec<Step<K>> {
         let mut steps = Vec::new();
-        for i in 0..self.order.len() {
+        let mut next = Some(0);
+        while let Some(start) = next {
+            next = self.sweep_some(now_ms, start, usize::MAX, &mut steps);
+        }
+        steps
+    }
+
+    /// Part of a sweep: up to `limit` objects from position `start` of the
+    /// sweep order, their steps added to `steps`. Returns where to go on,
+    /// or `None` once every object is seen (the sweep is then complete). A
+    /// caller spreads a sweep over many calls so that no call holds its
+    /// thread long; objects removed meanwhile may shift one object past it.
+    pub fn sweep_some(&mut self, now_ms: u64, start: usize, limit: usize, steps: &mut Vec<Step<K>>) -> Option<usize> {
+        let end = start.saturating_add(limit).min(self.order.len());
+        for i in start..end {
             let key = self.order[i];
             let Some(known) = self.objects.get(&key) else {
                 continue;
@@ -206,8 +220,11 @@ impl<K: Copy + Ord + Hash> Planner<K> {
                 steps.extend(self.carry_out(key, size_bytes, &d));
             }
         }
+        if end < self.order.len() {
+            return Some(end);
+        }
         self.swept_ms = now_ms;
-        steps
+        None
     }
 
     /// Forgets `key` (deleted).
@@ -406,6 +423,33 @@ mod tests {
         assert!(down.to > Tier::Hot);
         assert_eq!(p.tier_of(1), Some(down.to));
         assert_eq!(p.explain(1, later).and_then(|w| w.placed).map(|p| p.rule), Some(down.rule));
+    }
+
+    #[test]
+    fn a_sweep_in_parts_plans_what_one_sweep_plans() {
+        let build = || {
+            let mut p = planner(2_500);
+            for k in 0..7 {
+                p.existing(k, facts(1000), if k < 2 { Tier::Hot } else { Tier::Warm }, DAY);
+            }
+            for k in 2..5 {
+                for i in 0..10 {
+                    read(&mut p, k, DAY + k as u64 * 1000 + i * 60_000);
+                }
+            }
+            p
+        };
+        let later = DAY + 3 * DAY;
+        let whole = build().sweep(later);
+        let mut parts = build();
+        let (mut steps, mut next, mut calls) = (Vec::new(), Some(0), 0);
+        while let Some(start) = next {
+            next = parts.sweep_some(later, start, 2, &mut steps);
+            calls += 1;
+        }
+        assert_eq!(calls, 4, "seven objects, two a call");
+        assert_eq!(steps, whole);
+        assert!(!whole.is_empty(), "the sweep had work: {whole:?}");
     }
 
     #[test]
