@@ -42,6 +42,10 @@ pub struct PolicyConfig {
     pub time_of_day_tier: Tier,
     /// Consecutive sequential range reads that make a read a stream.
     pub streaming_min_run: u16,
+    /// Ranges further apart than this are not one stream in progress: a
+    /// stream ranks high only while its next range is imminent
+    /// (`Policy::stream_rank`).
+    pub stream_gap_ms: u64,
     /// Reads that start below this offset count as reads of the head
     /// (an MP4's moov atom, a Parquet footer is the other end).
     pub head_bytes: u64,
@@ -149,6 +153,9 @@ impl Default for PolicyConfig {
             time_of_day_min_reads: 8,
             time_of_day_tier: Tier::Warm,
             streaming_min_run: 3,
+            // Players fetch a range every few seconds (the video trace:
+            // 8 MiB every 10 s); a minute is a stalled reader, not a gap.
+            stream_gap_ms: 60_000,
             head_bytes: 1 << 20,
             // Twice as hot: measured on the bench traces, 0.5 moved up to
             // 1.6x the bytes for at most 2 points of hot byte hits.

@@ -216,6 +216,30 @@ mod tests {
         }
     }
 
+    /// The video trace with a hot tier of 2 % of its footprint (about 40
+    /// titles at this scale): sessions must be served hot by streaming,
+    /// without moving more than LRU, which promotes on every first read.
+    #[test]
+    fn streams_are_served_hot_from_a_small_hot_tier_without_moving_more_than_lru() {
+        use crate::tiering::generate::{generate, GenConfig};
+        let t = generate("video", GenConfig { seed: 5, days: 8, scale: 0.3 }).unwrap();
+        let cfg = SimConfig {
+            hot_bytes: t.footprint_bytes() / 50,
+            warm_bytes: Some(t.footprint_bytes() * 3 / 10),
+            scored_from_ms: 2 * 86_400_000,
+        };
+        let cap = Capacity { hot_bytes: Some(cfg.hot_bytes), warm_bytes: cfg.warm_bytes };
+        let policy = Policy::new(PolicyConfig { warmup_ms: 86_400_000, ..PolicyConfig::default() }, 0).unwrap();
+        let prices = Prices::default();
+        let stratum = run(&t, &mut Stratum::new(policy, cap, &t), &cfg, &prices);
+        let belady = run(&t, &mut Cache::new(Belady::new(&t), &t), &cfg, &prices);
+        let lru = run(&t, &mut Cache::new(Lru, &t), &cfg, &prices);
+        let of_belady = stratum.hot_byte_hit_ratio / belady.hot_byte_hit_ratio;
+        let bytes = stratum.tally.bytes_moved as f64 / lru.tally.bytes_moved as f64;
+        assert!(of_belady >= 0.9, "{of_belady}");
+        assert!(bytes < 1.0, "{bytes}");
+    }
+
     #[test]
     fn no_model_ever_exceeds_a_capacity_on_generated_traces() {
         use crate::tiering::generate::{generate, GenConfig, NAMES};
