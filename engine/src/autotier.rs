@@ -177,22 +177,33 @@ pub struct Why {
     pub summary: String,
 }
 
-/// Object names of the planner, by a dense id (the planner's key).
+/// Object names of the planner, by a dense id (the planner's key). Each
+/// name is held once: the index goes by the name's 64-bit hash (keyed at
+/// random per process), which saves a copy of every key.
 #[derive(Default)]
 struct Names {
-    ids: HashMap<Box<[u8]>, u32>,
+    ids: HashMap<u64, u32>,
     names: Vec<Option<Box<[u8]>>>,
     free: Vec<u32>,
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl Names {
-    fn id(&self, name: &[u8]) -> Option<u32> {
-        self.ids.get(name).copied()
+    fn hash(&self, name: &[u8]) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, name)
     }
 
-    fn insert(&mut self, name: &[u8]) -> u32 {
-        if let Some(id) = self.id(name) {
-            return id;
+    fn id(&self, name: &[u8]) -> Option<u32> {
+        let id = *self.ids.get(&self.hash(name))?;
+        (self.name(id) == Some(name)).then_some(id)
+    }
+
+    /// The name's id, new if need be; `None` if another name has its hash
+    /// (about one chance in 2^64 per pair): that object goes unplanned.
+    fn insert(&mut self, name: &[u8]) -> Option<u32> {
+        let hash = self.hash(name);
+        if let Some(&id) = self.ids.get(&hash) {
+            return (self.name(id) == Some(name)).then_some(id);
         }
         let id = match self.free.pop() {
             Some(id) => id,
@@ -204,12 +215,13 @@ impl Names {
         if let Some(slot) = self.names.get_mut(id as usize) {
             *slot = Some(name.into());
         }
-        self.ids.insert(name.into(), id);
-        id
+        self.ids.insert(hash, id);
+        Some(id)
     }
 
     fn remove(&mut self, name: &[u8]) -> Option<u32> {
-        let id = self.ids.remove(name)?;
+        let id = self.id(name)?;
+        self.ids.remove(&self.hash(name));
         if let Some(slot) = self.names.get_mut(id as usize) {
             *slot = None;
         }
@@ -268,7 +280,7 @@ impl AutoTier {
         kept: Option<AccessStats>,
         now_ms: u64,
     ) {
-        let id = self.names.borrow_mut().insert(name);
+        let Some(id) = self.names.borrow_mut().insert(name) else { return };
         let stats = kept.unwrap_or_else(|| AccessStats::new(facts.content, now_ms));
         let steps = self.planner.borrow_mut().existing_with(id, facts, tier, stats, now_ms);
         self.enqueue(shared, steps, Some((id, tier)));
@@ -276,7 +288,7 @@ impl AutoTier {
 
     /// An object written (committed) now, its body in `tier`.
     pub fn written(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, now_ms: u64) {
-        let id = self.names.borrow_mut().insert(name);
+        let Some(id) = self.names.borrow_mut().insert(name) else { return };
         let steps = self.planner.borrow_mut().written(id, facts, now_ms);
         self.dirty.borrow_mut().insert(id);
         if let Some(first) = steps.iter().find(|s| s.key == id && s.from.is_none()) {
@@ -618,7 +630,9 @@ impl Store {
         // Gone or inline since it was planned: nothing to move.
         let Ok(record) = self.head_object(bucket, key).await else { return };
         let Some((_, from)) = facts_of(key, &record) else { return };
-        if from == to {
+        // Every segment, not just the first: parts of a multipart upload
+        // may have been written while its class's placement changed.
+        if record.segments.iter().filter_map(|s| s.body.volume()).all(|v| v.tier == to.code()) {
             return;
         }
         throttle.pace(record.size).await;

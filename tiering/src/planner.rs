@@ -33,7 +33,8 @@ pub struct Step<K> {
     pub rule: Rule,
 }
 
-/// The last move planned for an object: the answer to "why is it there".
+/// The last move planned for an object: the answer to "why is it there"
+/// (its time to the second).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Placed {
     pub rule: Rule,
@@ -59,8 +60,69 @@ struct Known {
     /// Written while the planner watched (counted by `read_back`).
     written: bool,
     /// Its index in `order`.
-    slot: usize,
-    placed: Option<Placed>,
+    slot: u32,
+    placed: Option<Packed>,
+}
+
+/// [`Placed`] in 8 bytes (a planner holds millions): the rule's variant,
+/// and for a budget rule its tier (its figures are read from the budget
+/// again when asked), the tiers, the time in seconds.
+#[derive(Clone, Copy)]
+struct Packed {
+    rule: u8,
+    budget_tier: Tier,
+    from: Option<Tier>,
+    to: Tier,
+    at_s: u32,
+}
+
+impl Packed {
+    fn new(p: Placed) -> Packed {
+        let (rule, budget_tier) = match p.rule {
+            Rule::Pinned => (0, Tier::Hot),
+            Rule::Hint => (1, Tier::Hot),
+            Rule::ContentDefault => (2, Tier::Hot),
+            Rule::ReadBack => (3, Tier::Hot),
+            Rule::ReadBackDone => (4, Tier::Hot),
+            Rule::Warmup => (5, Tier::Hot),
+            Rule::Spike => (6, Tier::Hot),
+            Rule::Streaming => (7, Tier::Hot),
+            Rule::Frequency => (8, Tier::Hot),
+            Rule::TimeOfDay => (9, Tier::Hot),
+            Rule::Decay => (10, Tier::Hot),
+            Rule::Spare => (11, Tier::Hot),
+            Rule::Steady => (12, Tier::Hot),
+            Rule::Budget { tier, .. } => (13, tier),
+        };
+        let at_s = u32::try_from(p.at_ms / 1000).unwrap_or(u32::MAX);
+        Packed { rule, budget_tier, from: p.from, to: p.to, at_s }
+    }
+
+    /// The placement; a budget rule's figures are the budget's now.
+    fn unpack<K: Copy + Ord + Hash>(self, budget: &Budget<K>) -> Placed {
+        let rule = match self.rule {
+            0 => Rule::Pinned,
+            1 => Rule::Hint,
+            2 => Rule::ContentDefault,
+            3 => Rule::ReadBack,
+            4 => Rule::ReadBackDone,
+            5 => Rule::Warmup,
+            6 => Rule::Spike,
+            7 => Rule::Streaming,
+            8 => Rule::Frequency,
+            9 => Rule::TimeOfDay,
+            10 => Rule::Decay,
+            11 => Rule::Spare,
+            12 => Rule::Steady,
+            _ => Rule::Budget {
+                tier: self.budget_tier,
+                used_bytes: budget.used_bytes(self.budget_tier),
+                capacity_bytes: budget.capacity_bytes(self.budget_tier).unwrap_or(u64::MAX),
+                rival_rank: f64::NAN,
+            },
+        };
+        Placed { rule, at_ms: u64::from(self.at_s) * 1000, from: self.from, to: self.to }
+    }
 }
 
 pub struct Planner<K> {
@@ -233,8 +295,12 @@ impl<K: Copy + Ord + Hash> Planner<K> {
         let Some(gone) = self.objects.remove(&key) else {
             return;
         };
-        self.order.swap_remove(gone.slot);
-        if let Some(moved) = self.order.get(gone.slot).copied() {
+        let slot = gone.slot as usize;
+        if slot >= self.order.len() {
+            return;
+        }
+        self.order.swap_remove(slot);
+        if let Some(moved) = self.order.get(slot).copied() {
             if let Some(k) = self.objects.get_mut(&moved) {
                 k.slot = gone.slot;
             }
@@ -262,11 +328,11 @@ impl<K: Copy + Ord + Hash> Planner<K> {
         let known = self.objects.get(&key)?;
         let planned = self.budget.tier_of(key);
         let now = self.decide(key, planned, now_ms)?;
-        Some(Explanation { planned, placed: known.placed, now })
+        Some(Explanation { planned, placed: known.placed.map(|p| p.unpack(&self.budget)), now })
     }
 
     fn insert(&mut self, key: K, mut known: Known) {
-        known.slot = self.order.len();
+        known.slot = u32::try_from(self.order.len()).unwrap_or(u32::MAX);
         self.order.push(key);
         self.objects.insert(key, known);
     }
@@ -324,7 +390,7 @@ impl<K: Copy + Ord + Hash> Planner<K> {
             .map(|m| {
                 let rule = m.budget.unwrap_or(rule);
                 if let Some(k) = self.objects.get_mut(&m.key) {
-                    k.placed = Some(Placed { rule, at_ms: now_ms, from: m.from, to: m.to });
+                    k.placed = Some(Packed::new(Placed { rule, at_ms: now_ms, from: m.from, to: m.to }));
                 }
                 Step { key: m.key, from: m.from, to: m.to, size_bytes: m.size_bytes, rule }
             })
@@ -453,6 +519,39 @@ mod tests {
     }
 
     #[test]
+    fn a_packed_placement_unpacks_to_its_rule_tiers_and_second() {
+        let budget: Budget<u32> = Budget::new(Capacity { hot_bytes: Some(500), warm_bytes: None }, 1.0);
+        let unit = [
+            Rule::Pinned,
+            Rule::Hint,
+            Rule::ContentDefault,
+            Rule::ReadBack,
+            Rule::ReadBackDone,
+            Rule::Warmup,
+            Rule::Spike,
+            Rule::Streaming,
+            Rule::Frequency,
+            Rule::TimeOfDay,
+            Rule::Decay,
+            Rule::Spare,
+            Rule::Steady,
+        ];
+        for rule in unit {
+            let placed = Placed { rule, at_ms: 12_345_678, from: Some(Tier::Cold), to: Tier::Warm };
+            assert_eq!(Packed::new(placed).unpack(&budget), Placed { at_ms: 12_345_000, ..placed });
+        }
+        let rule = Rule::Budget { tier: Tier::Hot, used_bytes: 1, capacity_bytes: 2, rival_rank: 3.0 };
+        let back = Packed::new(Placed { rule, at_ms: 0, from: None, to: Tier::Warm }).unpack(&budget);
+        match back.rule {
+            Rule::Budget { tier, used_bytes, capacity_bytes, .. } => {
+                assert_eq!((tier, used_bytes, capacity_bytes), (Tier::Hot, 0, 500), "the budget's figures now")
+            }
+            other => panic!("not a budget rule: {other:?}"),
+        }
+        assert!(std::mem::size_of::<Packed>() <= 8);
+    }
+
+    #[test]
     fn removing_keeps_the_sweep_order_whole() {
         let mut p = planner(10_000);
         for k in 0..5 {
@@ -466,7 +565,7 @@ mod tests {
         seen.sort_unstable();
         assert_eq!(seen, vec![0, 2, 3]);
         for (i, k) in p.order.iter().enumerate() {
-            assert_eq!(p.objects.get(k).map(|o| o.slot), Some(i));
+            assert_eq!(p.objects.get(k).map(|o| o.slot as usize), Some(i));
         }
         assert_eq!(p.tier_of(1), None);
         assert!(read(&mut p, 1, DAY + HOUR).is_empty(), "a removed key is ignored");
