@@ -18,7 +18,7 @@ fn resident_bytes() -> u64 {
 fn main() {
     const OBJECTS: u64 = 1_000_000;
     let present = [Tier::Hot, Tier::Warm, Tier::Cold];
-    let Ok(Some(shared)) = AutoTierShared::new(AutoTierConfig::default(), &present, 0) else {
+    let Ok(Some(shared)) = AutoTierShared::new(AutoTierConfig::default(), &present, 1, 0) else {
         eprintln!("tiering config refused");
         return;
     };

@@ -73,11 +73,27 @@ pub struct AutoTierCounters {
     pub moves_failed: AtomicU64,
     pub bytes_moved: AtomicU64,
     pub reads_dropped: AtomicU64,
+    /// Per core, as its planner last saw them (each core publishes its own).
+    pub cores: Vec<CoreGauges>,
+}
+
+/// One core's planner at a glance, for `admin stats` and `/metrics`.
+#[derive(Default)]
+pub struct CoreGauges {
+    pub objects: AtomicU64,
+    pub queued_moves: AtomicU64,
+    /// Bytes of objects planned in each of the node's tiers.
+    pub planned_bytes: [AtomicU64; 3],
 }
 
 impl AutoTierShared {
     /// `None` when tiering cannot act: it is off, or the node has one tier.
-    pub fn new(config: AutoTierConfig, present: &[Tier], deployed_ms: u64) -> Result<Option<Self>, String> {
+    pub fn new(
+        config: AutoTierConfig,
+        present: &[Tier],
+        cores: usize,
+        deployed_ms: u64,
+    ) -> Result<Option<Self>, String> {
         let policy = Policy::new(config.policy.clone(), deployed_ms).map_err(|e| e.to_string())?;
         if !config.enabled || present.len() < 2 {
             return Ok(None);
@@ -88,7 +104,9 @@ impl AutoTierShared {
             colder.or(warmer).unwrap_or(Tier::Hot)
         });
         let placement = ContentClass::ALL.map(|c| AtomicU8::new(config.policy.content.tier(c).code()));
-        Ok(Some(AutoTierShared { config, policy, real, placement, counters: AutoTierCounters::default() }))
+        let counters =
+            AutoTierCounters { cores: (0..cores).map(|_| CoreGauges::default()).collect(), ..Default::default() };
+        Ok(Some(AutoTierShared { config, policy, real, placement, counters }))
     }
 
     /// The node's tier for a tier the policy names.
@@ -387,8 +405,20 @@ impl AutoTier {
         })
     }
 
-    pub fn planned_bytes(&self, tier: Tier) -> u64 {
-        self.planner.borrow().used_bytes(tier)
+    /// Bytes planned in `tier` of the node (its missing tiers' included).
+    pub fn planned_bytes(&self, shared: &AutoTierShared, tier: Tier) -> u64 {
+        let planner = self.planner.borrow();
+        Tier::ALL.into_iter().filter(|t| shared.real(*t) == tier).map(|t| planner.used_bytes(t)).sum()
+    }
+
+    /// Updates this core's gauges.
+    pub fn publish(&self, shared: &AutoTierShared, core: usize) {
+        let Some(g) = shared.counters.cores.get(core) else { return };
+        g.objects.store(self.objects() as u64, Ordering::Relaxed);
+        g.queued_moves.store(self.queued() as u64, Ordering::Relaxed);
+        for tier in Tier::ALL {
+            g.planned_bytes[tier.index()].store(self.planned_bytes(shared, tier), Ordering::Relaxed);
+        }
     }
 
     pub fn objects(&self) -> usize {
@@ -610,6 +640,7 @@ impl Store {
         let mut throttle = Throttle::new(shared.config.move_bytes_per_sec);
         loop {
             let Some((name, to)) = at.next_move() else {
+                at.publish(shared, self.core);
                 glommio::timer::sleep(Duration::from_millis(250)).await;
                 throttle = Throttle::new(shared.config.move_bytes_per_sec);
                 continue;
@@ -803,7 +834,7 @@ mod tests {
             policy: PolicyConfig { warmup_ms: 0, ..PolicyConfig::default() },
             ..AutoTierConfig::default()
         };
-        AutoTierShared::new(config, present, 0).expect("valid").expect("two tiers or more")
+        AutoTierShared::new(config, present, 1, 0).expect("valid").expect("two tiers or more")
     }
 
     fn facts(size_bytes: u64, content: ContentClass, hint: Hint) -> Facts {
@@ -817,14 +848,14 @@ mod tests {
         assert_eq!(real(&[Hot, Warm, Cold]), [Hot, Warm, Cold]);
         assert_eq!(real(&[Hot, Warm]), [Hot, Warm, Warm]);
         assert_eq!(real(&[Hot, Cold]), [Hot, Cold, Cold]);
-        let off = |cfg: AutoTierConfig, present: &[Tier]| AutoTierShared::new(cfg, present, 0).expect("valid");
+        let off = |cfg: AutoTierConfig, present: &[Tier]| AutoTierShared::new(cfg, present, 1, 0).expect("valid");
         assert!(off(AutoTierConfig::default(), &[Hot]).is_none(), "one tier: nothing to move between");
         assert!(off(AutoTierConfig { enabled: false, ..Default::default() }, &[Hot, Warm]).is_none());
         let bad = AutoTierConfig {
             policy: PolicyConfig { ema_fast_half_life_ms: 0, ..PolicyConfig::default() },
             ..Default::default()
         };
-        assert!(AutoTierShared::new(bad, &[Hot, Warm], 0).is_err(), "an invalid policy is refused");
+        assert!(AutoTierShared::new(bad, &[Hot, Warm], 1, 0).is_err(), "an invalid policy is refused");
     }
 
     #[test]

@@ -215,8 +215,9 @@ impl Node {
             None => crate::autotier::now_ms(),
         };
         let present: Vec<Tier> = tiers.iter().map(|t| t.tier).collect();
-        let autotier = crate::autotier::AutoTierShared::new(config.autotier.clone(), &present, deployed_ms)
-            .map_err(|e| EngineError::Io(std::io::Error::other(format!("[tiering] {e}"))))?;
+        let autotier =
+            crate::autotier::AutoTierShared::new(config.autotier.clone(), &present, config.cores, deployed_ms)
+                .map_err(|e| EngineError::Io(std::io::Error::other(format!("[tiering] {e}"))))?;
         let mut temp_files_removed = 0;
         for disk in disks.values().filter(|d| !d.is_faulty()) {
             let mut slices: Vec<u16> = (0..config.cores as u16).collect();

@@ -143,6 +143,11 @@ fn engine_metrics(out: &mut String, node: &Node) {
         counter(out, "stratum_tier_moves_failed_total", read(&t.counters.moves_failed));
         counter(out, "stratum_tier_moved_bytes_total", read(&t.counters.bytes_moved));
         counter(out, "stratum_tier_reads_dropped_total", read(&t.counters.reads_dropped));
+        out.push_str("# TYPE stratum_tier_planned_bytes gauge\n");
+        for state in node.tiers() {
+            let bytes: u64 = t.counters.cores.iter().map(|g| read(&g.planned_bytes[state.tier.index()])).sum();
+            let _ = writeln!(out, "stratum_tier_planned_bytes{{tier=\"{}\"}} {bytes}", state.tier.name());
+        }
     }
     out.push_str("# TYPE stratum_disk_bytes gauge\n# TYPE stratum_disk_faulty gauge\n# TYPE stratum_disk_full gauge\n");
     for disk in node.disks() {

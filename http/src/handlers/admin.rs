@@ -79,7 +79,16 @@ fn tiering(node: &stratum_engine::Node) -> serde_json::Value {
         return serde_json::Value::Null;
     };
     let read = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let sum = |f: &dyn Fn(&stratum_engine::autotier::CoreGauges) -> u64| t.counters.cores.iter().map(f).sum::<u64>();
+    let planned: serde_json::Map<String, serde_json::Value> = node
+        .tiers()
+        .iter()
+        .map(|s| (s.tier.name().to_owned(), json!(sum(&|g| read(&g.planned_bytes[s.tier.index()])))))
+        .collect();
     json!({
+        "objects": sum(&|g| read(&g.objects)),
+        "queued_moves": sum(&|g| read(&g.queued_moves)),
+        "planned_bytes": planned,
         "moves_done": read(&t.counters.moves_done),
         "moves_failed": read(&t.counters.moves_failed),
         "bytes_moved": read(&t.counters.bytes_moved),
