@@ -94,12 +94,18 @@ impl TieringFile {
         if !(1..=100).contains(&fill_percent) {
             return Err("[tiering] fill_percent must be 1 to 100".into());
         }
+        if self.move_mib_per_sec == Some(0) {
+            return Err("[tiering] move_mib_per_sec must be at least 1 (enabled = false stops tiering)".into());
+        }
+        if self.sweep_secs == Some(0) {
+            return Err("[tiering] sweep_secs must be at least 1".into());
+        }
         let policy = self.policy.unwrap_or_default();
         policy.validate().map_err(|e| format!("[tiering.policy] {e}"))?;
         Ok(AutoTierConfig {
             enabled: self.enabled.unwrap_or(d.enabled),
             policy,
-            sweep_interval: self.sweep_secs.map_or(d.sweep_interval, |s| std::time::Duration::from_secs(s.max(1))),
+            sweep_interval: self.sweep_secs.map_or(d.sweep_interval, std::time::Duration::from_secs),
             move_bytes_per_sec: self.move_mib_per_sec.map_or(d.move_bytes_per_sec, |m| m.saturating_mul(1 << 20)),
             fill_percent,
             hot_bytes: self.hot_bytes,

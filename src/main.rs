@@ -214,6 +214,6 @@ async fn run_core(
     while drained.load(Ordering::SeqCst) < cores && std::time::Instant::now() < deadline {
         glommio::timer::sleep(Duration::from_millis(5)).await;
     }
-    ctx.store.keep_statistics();
+    ctx.store.keep_statistics().await;
     Ok(())
 }

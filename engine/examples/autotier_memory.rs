@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use stratum_engine::autotier::{name_of, AutoTier, AutoTierConfig, AutoTierShared, ReadNote};
+use stratum_engine::autotier::{name_of, AutoTier, AutoTierConfig, AutoTierShared, Found, ReadNote};
 use stratum_engine::Tier;
 use stratum_tiering::{Capacity, ContentClass, Facts, Hint};
 
@@ -31,7 +31,7 @@ fn main() {
     let facts = Facts { size_bytes: 1 << 20, content: ContentClass::Video, hint: Hint::Auto };
     let now = 30 * 24 * 3_600_000;
     for name in &names {
-        at.existing(&shared, name, facts, Tier::Warm, None, now);
+        at.existing(&shared, name, facts, Tier::Warm, Found::WrittenAt(now), now);
     }
     let tiering_bytes = resident_bytes() - before - names_bytes;
     let started = Instant::now();

@@ -263,6 +263,16 @@ pub struct AutoTier {
     /// names whose kept statistics are to go (deleted objects).
     dirty: RefCell<HashSet<u32>>,
     forgotten: RefCell<Vec<Vec<u8>>>,
+    /// Moves planned after a failed one, queued by the next sweep.
+    parked: RefCell<Vec<Step<u32>>>,
+}
+
+/// What is known of an object found at start-up.
+pub enum Found {
+    /// The statistics kept for it.
+    Kept(AccessStats),
+    /// None kept: when it was last written.
+    WrittenAt(u64),
 }
 
 /// Statistics to keep: per object name, its stored bytes (`None`: forget).
@@ -280,6 +290,7 @@ impl AutoTier {
             queue: RefCell::default(),
             dirty: RefCell::default(),
             forgotten: RefCell::default(),
+            parked: RefCell::default(),
         }
     }
 
@@ -288,18 +299,18 @@ impl AutoTier {
     }
 
     /// An object found in its tier (at start-up), with the statistics
-    /// kept for it if any.
-    pub fn existing(
-        &self,
-        shared: &AutoTierShared,
-        name: &[u8],
-        facts: Facts,
-        tier: Tier,
-        kept: Option<AccessStats>,
-        now_ms: u64,
-    ) {
+    /// kept for it if any; without, its statistics start as of its last
+    /// write (`written_ms`), so its idle time is not reset by a restart,
+    /// and they are kept from now on.
+    pub fn existing(&self, shared: &AutoTierShared, name: &[u8], facts: Facts, tier: Tier, found: Found, now_ms: u64) {
         let Some(id) = self.names.borrow_mut().insert(name) else { return };
-        let stats = kept.unwrap_or_else(|| AccessStats::new(facts.content, now_ms));
+        let stats = match found {
+            Found::Kept(stats) => stats,
+            Found::WrittenAt(written_ms) => {
+                self.dirty.borrow_mut().insert(id);
+                AccessStats::new(facts.content, written_ms.min(now_ms))
+            }
+        };
         let steps = self.planner.borrow_mut().existing_with(id, facts, tier, stats, now_ms);
         self.enqueue(shared, steps, Some((id, tier)));
     }
@@ -309,7 +320,10 @@ impl AutoTier {
         let Some(id) = self.names.borrow_mut().insert(name) else { return };
         let steps = self.planner.borrow_mut().written(id, facts, now_ms);
         self.dirty.borrow_mut().insert(id);
-        if let Some(first) = steps.iter().find(|s| s.key == id && s.from.is_none()) {
+        // Where the policy put it, unless the budget had no room there:
+        // one refused body must not send its whole class elsewhere.
+        let placed = steps.iter().find(|s| s.key == id && s.from.is_none());
+        if let Some(first) = placed.filter(|s| !matches!(s.rule, stratum_tiering::Rule::Budget { .. })) {
             if facts.hint == Hint::Auto {
                 let class = facts.content.index();
                 shared.placement[class].store(first.to.code(), Ordering::Relaxed);
@@ -352,7 +366,12 @@ impl AutoTier {
     }
 
     /// Part of a sweep (see [`Planner::sweep_some`]); `None` when done.
+    /// A sweep's first part also queues the moves parked by failures.
     pub fn sweep_some(&self, shared: &AutoTierShared, now_ms: u64, start: usize) -> Option<usize> {
+        if start == 0 {
+            let parked = std::mem::take(&mut *self.parked.borrow_mut());
+            self.enqueue(shared, parked, None);
+        }
         let mut steps = Vec::new();
         let next = self.planner.borrow_mut().sweep_some(now_ms, start, AUTOTIER_SWEEP_STEP, &mut steps);
         self.enqueue(shared, steps, None);
@@ -377,12 +396,15 @@ impl AutoTier {
 
     /// A move failed: the object stays in `actual`, and is planned there
     /// (or colder, if that tier has no room: queued).
-    pub fn not_moved(&self, shared: &AutoTierShared, name: &[u8], actual: Tier, now_ms: u64) {
+    ///
+    /// The moves this plans wait for the next sweep: a tier that refused a
+    /// body a moment ago would most likely refuse it again at once.
+    pub fn not_moved(&self, name: &[u8], actual: Tier, now_ms: u64) {
         let Some(id) = self.names.borrow().id(name) else {
             return;
         };
         let steps = self.planner.borrow_mut().not_moved(id, actual, now_ms);
-        self.enqueue(shared, steps, None);
+        self.parked.borrow_mut().extend(steps);
     }
 
     pub fn why(&self, shared: &AutoTierShared, name: &[u8], now_ms: u64) -> Option<Why> {
@@ -437,12 +459,23 @@ impl AutoTier {
                 (from, _) => from.map(|t| shared.real(t)),
             };
             if from == Some(to) {
-                queue.1.remove(&step.key);
+                // Planned where it is believed to be: a queued move of it
+                // now goes there too (the mover skips it if the body is).
+                if let Some(queued) = queue.1.get_mut(&step.key) {
+                    *queued = to;
+                }
                 continue;
             }
             if queue.1.insert(step.key, to).is_none() {
                 queue.0.push_back(step.key);
             }
+        }
+        // Ids whose moves were dropped (deleted objects) linger in the
+        // order until popped: keep them from piling up.
+        if queue.0.len() > 2 * queue.1.len() + 1024 {
+            let (order, targets) = &mut *queue;
+            let mut seen = HashSet::with_capacity(targets.len());
+            order.retain(|id| targets.contains_key(id) && seen.insert(*id));
         }
     }
 }
@@ -472,8 +505,8 @@ use std::rc::Rc;
 
 use crate::error::Result;
 use crate::limits::{
-    AUTOTIER_KEEP_ROUND, AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_READS_STEP, AUTOTIER_SCAN_PAGE,
-    AUTOTIER_SWEEP_STEP,
+    AUTOTIER_KEEP_ROUND, AUTOTIER_KEEP_STEP, AUTOTIER_READS_QUEUED_MAX, AUTOTIER_READS_ROUND, AUTOTIER_READS_STEP,
+    AUTOTIER_SCAN_PAGE, AUTOTIER_SWEEP_STEP,
 };
 use crate::scrub::Throttle;
 use crate::store::Store;
@@ -529,7 +562,7 @@ impl Store {
         glommio::spawn_local(async move {
             loop {
                 glommio::timer::sleep(AUTOTIER_KEEP_ROUND).await;
-                this.keep_statistics();
+                this.keep_statistics().await;
             }
         })
         .detach();
@@ -591,18 +624,24 @@ impl Store {
                         continue;
                     }
                     if let Some((facts, tier)) = facts_of(key, record) {
-                        at.existing(shared, raw, facts, tier, stats, now);
+                        let found = match stats {
+                            Some(stats) => Found::Kept(stats),
+                            None => Found::WrittenAt(u64::try_from(record.modified_ms).unwrap_or(0)),
+                        };
+                        at.existing(shared, raw, facts, tier, found, now);
                     }
                 }
                 after = match page.last() {
                     Some((raw, _)) if page.len() == AUTOTIER_SCAN_PAGE => Some(raw.clone()),
                     _ => None,
                 };
-                if after.is_none() {
-                    kept.drain();
-                }
                 kept.forget_stale();
                 if after.is_none() {
+                    // Past the last object, every entry left is stale.
+                    while kept.pass_page() {
+                        kept.forget_stale();
+                        glommio::yield_if_needed().await;
+                    }
                     break;
                 }
                 glommio::yield_if_needed().await;
@@ -613,8 +652,14 @@ impl Store {
 
     /// Writes the statistics changed since the last round (no fsync: the
     /// next commit makes them durable; a crash costs a round of them).
-    pub fn keep_statistics(&self) {
+    /// In batches of `AUTOTIER_KEEP_STEP`, yielding between them; not at
+    /// all while the metadata disk is short of room (its reserve is for
+    /// objects' records; the statistics wait for the next round).
+    pub async fn keep_statistics(&self) {
         let Some(at) = &self.autotier else { return };
+        if self.node.metadata_is_short() {
+            return;
+        }
         let to_keep = at.take_to_keep();
         let mut by_partition: BTreeMap<usize, Vec<AccessUpdate<'_>>> = BTreeMap::new();
         for (name, stats) in &to_keep {
@@ -624,8 +669,11 @@ impl Store {
         }
         for (p, entries) in by_partition {
             let Some(partition) = self.node.partition(p) else { continue };
-            if let Err(e) = partition.save_access(&entries) {
-                tracing::warn!(partition = p, error = %e, "tiering: statistics not kept");
+            for batch in entries.chunks(AUTOTIER_KEEP_STEP) {
+                if let Err(e) = partition.save_access(batch) {
+                    tracing::warn!(partition = p, error = %e, "tiering: statistics not kept");
+                }
+                glommio::yield_if_needed().await;
             }
         }
     }
@@ -679,10 +727,25 @@ impl Store {
                 // Where it is now (a client may have written it meanwhile).
                 let Ok(record) = self.head_object(bucket, key).await else { return };
                 if let Some((_, actual)) = facts_of(key, &record) {
-                    at.not_moved(shared, name, actual, now_ms());
+                    at.not_moved(name, actual, now_ms());
                 }
             }
         }
+    }
+
+    /// Tells the object's planner its body was moved to `tier` by hand
+    /// (`admin move-tier`): planned there if the tier has room, and the
+    /// policy acts on it from there.
+    pub async fn planner_moved(self: &Rc<Self>, bucket: &str, key: &str, tier: Tier) -> Result<()> {
+        let name = name_of(bucket, key);
+        let p = self.node.object_partition(bucket, key);
+        self.on_partition(p, move |store, _| async move {
+            if let Some(at) = &store.autotier {
+                at.not_moved(&name, tier, now_ms());
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Which tier an object is in and why: its rule, scores and inputs.
@@ -766,12 +829,13 @@ impl KeptCursor {
     }
 
     /// Every entry left is stale (the objects are all seen).
-    fn drain(&mut self) {
-        while self.front().is_some() {
-            if let Some((key, _)) = self.page.pop_front() {
-                self.stale.push(key);
-            }
+    /// Passes (as stale) the entries of one page; false once none is left.
+    fn pass_page(&mut self) -> bool {
+        if self.front().is_none() {
+            return false;
         }
+        self.stale.extend(self.page.drain(..).map(|(key, _)| key));
+        true
     }
 
     fn forget_stale(&mut self) {
@@ -809,15 +873,21 @@ fn summary(why: &Why, has: impl Fn(Tier) -> bool) -> String {
         None => format!("in {tier}: where it was written or found; no rule has moved it since"),
     };
     words.push_str(&format!("; the policy now says {decision}"));
+    let held_by_budget = why.placed.is_some_and(|p| matches!(p.rule, stratum_tiering::Rule::Budget { .. }));
     match why.planned {
         Some(planned) if planned != decision.tier && why.pending.is_none() => {
-            if has(decision.tier) {
-                words.push_str(&format!(" (no room in {}'s budget: it stays in {planned})", decision.tier));
-            } else {
+            if !has(decision.tier) {
                 words.push_str(&format!(" (this node has no {} tier: {planned} holds it)", decision.tier));
+            } else if held_by_budget {
+                words.push_str(&format!(" (the budget holds it in {planned})"));
+            } else {
+                words.push_str(" (decided on the next sweep or read)");
             }
         }
         _ => {}
+    }
+    if why.planned.is_some_and(|p| p != tier) && why.pending.is_none() {
+        words.push_str(&format!("; planned in {}, its body is in {tier}: a move is due", why.planned.unwrap_or(tier)));
     }
     if let Some(pending) = why.pending {
         words.push_str(&format!("; a move to {pending} is queued"));
@@ -894,7 +964,14 @@ mod tests {
         at.removed(b"b\0y.bin");
         assert_eq!((at.queued(), at.next_move(), at.objects()), (0, None, 0));
         assert!(at.why(&s, b"b\0y.bin", 2000).is_none());
-        at.existing(&s, b"b\0z.bin", facts(1 << 20, ContentClass::Other, Hint::Auto), Tier::Warm, None, 3000);
+        at.existing(
+            &s,
+            b"b\0z.bin",
+            facts(1 << 20, ContentClass::Other, Hint::Auto),
+            Tier::Warm,
+            Found::WrittenAt(3000),
+            3000,
+        );
         assert_eq!(at.names.borrow().id(b"b\0z.bin"), Some(0), "the freed id is taken again");
         assert_eq!(at.names.borrow().name(0), Some(&b"b\0z.bin"[..]));
         at.read(&s, &ReadNote { name: b"b\0gone".to_vec(), offset: 0, length: 1, at_ms: 4000 });
@@ -912,7 +989,7 @@ mod tests {
         let mut cursor = KeptCursor::new(partition.clone());
         assert_eq!(cursor.take(&name_of("b", "c")), AccessStats::from_bytes(&stats), "kept for c");
         assert_eq!(cursor.take(&name_of("b", "d")), None, "none kept for d");
-        cursor.drain();
+        while cursor.pass_page() {}
         let mut stale = cursor.stale.clone();
         stale.sort();
         assert_eq!(stale, vec![name_of("b", "a"), name_of("b", "e")]);
@@ -922,6 +999,32 @@ mod tests {
         drop(cursor);
         drop(partition);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_later_step_never_cancels_a_queued_move_and_failed_moves_wait_for_a_sweep() {
+        const DAY: u64 = 24 * 3_600_000;
+        let s = shared(&[Tier::Hot, Tier::Warm]);
+        let at = AutoTier::with_capacity(&s, Capacity { hot_bytes: Some(3 << 19), warm_bytes: None });
+        let f = facts(1 << 20, ContentClass::Other, Hint::Auto);
+        at.existing(&s, b"b\0one", f, Tier::Hot, Found::WrittenAt(DAY), DAY);
+        at.existing(&s, b"b\0two", f, Tier::Hot, Found::WrittenAt(DAY), DAY);
+        assert_eq!(at.queued(), 1, "room in hot for one of the two");
+        // Days later, decay plans both colder (cold is warm on this node).
+        let (mut next, later) = (Some(0), 6 * DAY);
+        while let Some(start) = next {
+            next = at.sweep_some(&s, later, start);
+        }
+        let mut moves = Vec::new();
+        while let Some(m) = at.next_move() {
+            moves.push(m);
+        }
+        moves.sort();
+        assert_eq!(moves, vec![(b"b\0one".to_vec(), Tier::Warm), (b"b\0two".to_vec(), Tier::Warm)]);
+        // A failed move's new plan waits for the next sweep.
+        at.existing(&s, b"b\0three", f, Tier::Warm, Found::WrittenAt(later), later);
+        at.not_moved(b"b\0two", Tier::Hot, later);
+        assert_eq!(at.queued(), 0, "parked, not retried at once");
     }
 
     #[test]

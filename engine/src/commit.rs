@@ -131,7 +131,7 @@ impl Committer {
                     tracing::error!(error = %e, "metadata commit failed; group not acknowledged");
                     let message = e.to_string();
                     for waiter in waiters {
-                        let _ = waiter.send(Err(EngineError::Io(std::io::Error::other(message.clone()))));
+                        let _ = waiter.send(Err(EngineError::DurabilityUnknown(message.clone())));
                     }
                 }
             }

@@ -37,6 +37,20 @@ pub enum EngineError {
     InvalidDisk(String),
     #[error("core {0} is not answering")]
     CoreUnavailable(usize),
+    /// A metadata group failed after its ops were applied (its fsync): each
+    /// may or may not be durable, and may already be visible. Volumes it
+    /// references must stay (an unreferenced one is an orphan the next
+    /// start removes; a removed referenced one is a lost object).
+    #[error("metadata commit failed, durability unknown: {0}")]
+    DurabilityUnknown(String),
+}
+
+impl EngineError {
+    /// Whether the op that failed may still be applied (and visible, and
+    /// durable after a restart): its volumes must then be kept.
+    pub fn may_be_applied(&self) -> bool {
+        matches!(self, EngineError::DurabilityUnknown(_))
+    }
 }
 
 impl From<MetaError> for EngineError {

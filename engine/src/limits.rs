@@ -30,7 +30,6 @@ pub const SCRUB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 /// Abandoned multipart uploads are aborted after this (S3 lifecycle's usual 7 days).
 pub const MULTIPART_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
-/// How long a freed volume's files outlive the commit that freed them.
 /// Reads waiting on a core to be told to their objects' deciding cores;
 /// past it reads are dropped (statistics only) and counted.
 pub const AUTOTIER_READS_QUEUED_MAX: usize = 65_536;
@@ -40,11 +39,14 @@ pub const AUTOTIER_READS_STEP: usize = 512;
 pub const AUTOTIER_READS_ROUND: std::time::Duration = std::time::Duration::from_millis(200);
 /// How often each core writes the statistics that changed.
 pub const AUTOTIER_KEEP_ROUND: std::time::Duration = std::time::Duration::from_secs(30);
+/// Statistics written per batch (a yield between batches).
+pub const AUTOTIER_KEEP_STEP: usize = 4096;
 /// Objects the sweep looks at between two yields of the core (~2 ms).
 pub const AUTOTIER_SWEEP_STEP: usize = 4096;
 /// Objects read from metadata per step of the start-up scan.
 pub const AUTOTIER_SCAN_PAGE: usize = 1024;
 
+/// How long a freed volume's files outlive the commit that freed them.
 pub const FREE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Freed shard files kept per core slice of a disk for new shards to

@@ -548,7 +548,11 @@ impl Store {
         match self.commit(self.node.object_partition(bucket, key), op).await {
             Ok(applied) => applied.object.ok_or(EngineError::NoSuchKey),
             Err(e) => {
-                crate::mover::drop_copies(&self.node, &fresh(&record.segments, &copies));
+                if e.may_be_applied() {
+                    tracing::warn!(bucket, key, "tier move's commit failed, durability unknown: both copies kept");
+                } else {
+                    crate::mover::drop_copies(&self.node, &fresh(&record.segments, &copies));
+                }
                 Err(e)
             }
         }
@@ -580,8 +584,8 @@ impl Store {
     /// The tier a new body goes to: its hint (`x-amz-meta-stratum-tier`,
     /// `-pin`), else where its content class's new objects go now; hot
     /// when automatic tiering is off.
-    /// A tier whose disks are full or faulty gives way to the warmest that
-    /// takes the body (the planner moves it once it can).
+    /// A tier whose disks are full or faulty gives way to the nearest that
+    /// takes the body, colder first (the planner moves it once it can).
     pub fn placement(&self, content_type: &str, key: &str, tier: Option<&str>, pin: Option<&str>) -> Tier {
         let Some(shared) = &self.node.autotier else {
             return Tier::Hot;
@@ -590,7 +594,9 @@ impl Store {
         if crate::volume::takes_volumes(&self.node, want) {
             return want;
         }
-        Tier::ALL.into_iter().find(|t| crate::volume::takes_volumes(&self.node, *t)).unwrap_or(want)
+        let colder = Tier::ALL.into_iter().filter(|t| *t > want);
+        let warmer = Tier::ALL.into_iter().rev().filter(|t| *t < want);
+        colder.chain(warmer).find(|t| crate::volume::takes_volumes(&self.node, *t)).unwrap_or(want)
     }
 
     /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.
@@ -620,8 +626,10 @@ impl Store {
         match result {
             Ok(applied) => applied.object.ok_or(EngineError::NoSuchKey),
             Err(e) => {
-                let vrefs: Vec<_> = volumes.iter().filter_map(|v| v.body.volume().cloned()).collect();
-                remove_volumes(&self.node, &vrefs);
+                if !e.may_be_applied() {
+                    let vrefs: Vec<_> = volumes.iter().filter_map(|v| v.body.volume().cloned()).collect();
+                    remove_volumes(&self.node, &vrefs);
+                }
                 Err(e)
             }
         }
@@ -699,7 +707,7 @@ impl Store {
             Ok(()) => self.commit(p, op).await,
             Err(e) => Err(e),
         };
-        if result.is_err() {
+        if result.as_ref().is_err_and(|e| !e.may_be_applied()) {
             remove_volumes(&self.node, volume.body.volume().into_iter().cloned().collect::<Vec<_>>().as_slice());
         }
         result.map(|_| ())

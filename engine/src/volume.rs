@@ -246,8 +246,6 @@ fn no_room(node: &Node, tier: Tier) -> EngineError {
     EngineError::InsufficientDisks
 }
 
-/// The tier's disks that take new shards (two shards may share one while
-/// others are out, never fewer disks than data shards).
 /// Whether `tier` has enough writable disks for a new volume now.
 pub(crate) fn takes_volumes(node: &Node, tier: Tier) -> bool {
     node.tier(tier).is_some_and(|t| {
@@ -256,6 +254,8 @@ pub(crate) fn takes_volumes(node: &Node, tier: Tier) -> bool {
     })
 }
 
+/// The tier's disks that take new shards (two shards may share one while
+/// others are out, never fewer disks than data shards).
 fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
     let disks = node.tier(tier).map(|t| t.disks.as_slice()).unwrap_or_default();
     disks.iter().copied().filter(|d| node.disk(*d).is_some_and(|d| d.is_writable())).collect()

@@ -111,7 +111,10 @@ impl From<EngineError> for S3Error {
                 507,
                 "The server does not have enough space to store the object.",
             ),
-            e @ (EngineError::Io(_) | EngineError::Corrupt { .. } | EngineError::Meta(_)) => {
+            e @ (EngineError::Io(_)
+            | EngineError::Corrupt { .. }
+            | EngineError::Meta(_)
+            | EngineError::DurabilityUnknown(_)) => {
                 tracing::error!(error = %e, "storage failure");
                 S3Error::internal("We encountered an internal error. Please try again.")
             }

@@ -204,7 +204,8 @@ impl Partition {
             // Overwritten meanwhile: the new copies are the caller's to drop.
             return Err(MetaError::Conflict);
         }
-        let freed = old.iter().filter_map(|s| s.body.volume().cloned()).collect();
+        // Segments the move kept (already in the target tier) stay referenced.
+        let freed = old.iter().filter(|s| !new.contains(s)).filter_map(|s| s.body.volume().cloned()).collect();
         record.segments = new;
         self.objects.insert(db_key, encode(&record)?)?;
         Ok(Applied { freed, object: Some(record) })
@@ -543,6 +544,51 @@ mod tests {
         }
         drop(first);
         assert!(Partition::open(&dir).is_ok(), "free again once closed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_move_frees_only_the_volumes_it_replaced() {
+        let dir = std::env::temp_dir().join(format!("stratum-meta-replace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = Partition::open(&dir).expect("open");
+        let segment = |id: u64, tier: u8| Segment {
+            size: 10,
+            body: crate::SegmentBody::Volume(VolumeRef {
+                slice: 0,
+                id,
+                block_size: 65536,
+                data_shards: 1,
+                parity_shards: 0,
+                disks: vec![0],
+                tier,
+            }),
+        };
+        let record = ObjectRecord {
+            size: 20,
+            etag: String::new(),
+            modified_ms: 0,
+            content_type: String::new(),
+            headers: vec![],
+            user_meta: vec![],
+            segments: vec![segment(1, 0), segment(2, 1)],
+            tags: vec![],
+            checksum: None,
+        };
+        let bucket = BucketRecord { name: "b".into(), created_ms: 0, cors: vec![] };
+        let put = Op::PutObject { bucket: "b".into(), key: "k".into(), record };
+        for result in p.apply_group(vec![Op::CreateBucket(bucket), put]).expect("durable") {
+            result.expect("applied");
+        }
+        // To warm: segment 2 is there already and is kept as it is.
+        let new = vec![segment(3, 1), segment(2, 1)];
+        let old = vec![segment(1, 0), segment(2, 1)];
+        let op = Op::ReplaceSegments { bucket: "b".into(), key: "k".into(), old, new: new.clone() };
+        let applied = p.apply_group(vec![op]).expect("durable").remove(0).expect("applied");
+        let freed: Vec<u64> = applied.freed.iter().map(|v| v.id).collect();
+        assert_eq!(freed, vec![1], "volume 2 is still referenced");
+        assert_eq!(p.get_object("b", "k").expect("read").map(|r| r.segments), Some(new));
+        drop(p);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

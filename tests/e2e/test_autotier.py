@@ -189,6 +189,8 @@ def test_a_bad_tiering_config_is_refused_at_start(tmp_path):
     port = free_port()
     for text, words in (
         ("[tiering]\nfill_percent = 0\n", "fill_percent"),
+        ("[tiering]\nmove_mib_per_sec = 0\n", "move_mib_per_sec"),
+        ("[tiering]\nsweep_secs = 0\n", "sweep_secs"),
         ("[tiering.policy]\nspike_ratio = 1e9\nbogus = 1\n", "bogus"),
         ("[tiering.policy]\nema_fast_half_life_ms = 0\n", "half_life"),
     ):

@@ -42,6 +42,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
                 return Err(S3Error::invalid_argument(format!("this node has no {} tier", tier.name())));
             }
             let record = ctx.store.move_tier(bucket, key, tier).await?;
+            ctx.store.planner_moved(bucket, key, tier).await?;
             Ok(json_response(layout(bucket, key, &record)))
         }
         ("POST", Some("admin/replace-disk")) => {
