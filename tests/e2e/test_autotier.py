@@ -83,15 +83,18 @@ def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
     why = srv.admin("why", "media", "nightly.tar.gz")
     assert why["automatic"] and why["tier"] == "cold"
     assert why["placed"]["rule"]["name"] == "content_default", why
+    # A copy is written where its own name and type place it.
+    c.copy_object(Bucket="media", Key="clip-copy.tar.gz", CopySource={"Bucket": "media", "Key": "clip.bin"})
+    assert tier_of(srv, "media", "clip-copy.tar.gz") == "cold"
     assert srv.admin("stats")["tiering"]["moves_done"] == 0
     deadline = time.monotonic() + 10
     while True:  # each core publishes its planner's figures every 250 ms
         tiering = srv.admin("stats")["tiering"]
-        if tiering["objects"] == 3:
+        if tiering["objects"] == 4:
             break
         assert time.monotonic() < deadline, tiering
         time.sleep(0.2)
-    assert tiering["planned_bytes"] == {"hot": 1 * MB, "warm": 2 * MB, "cold": 3 * MB}, tiering
+    assert tiering["planned_bytes"] == {"hot": 1 * MB, "warm": 2 * MB, "cold": 5 * MB}, tiering
     assert tiering["queued_moves"] == 0
 
     # A burst of reads promotes it; every read meanwhile returns its bytes.

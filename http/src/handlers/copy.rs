@@ -45,7 +45,10 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
         }
     };
     meta.tags = if directive(req, "x-amz-tagging-directive")? { header_tags(req)? } else { source.tags.clone() };
-    let (volume, _) = copy_range(ctx, &source, 0, source.size, None).await?;
+    // Where the tiering policy would put the copy, so it is not moved after.
+    let meta_of = |name: &str| meta.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let tier = ctx.store.placement(&meta.content_type, key, meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let (volume, _) = copy_range(ctx, &source, 0, source.size, None, tier).await?;
     // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
     // Same bytes, same full-object checksum; a composite one described the source's parts.
@@ -74,7 +77,8 @@ pub async fn upload_part_copy(ctx: &Ctx, req: &Request) -> Result<Response, S3Er
             .with("MaxSizeAllowed", PUT_SIZE_MAX_BYTES.to_string()));
     }
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
-    let (volume, checksum) = copy_range(ctx, &source, start, end, algo).await?;
+    let tier = ctx.store.placement(&upload.content_type, key, None, None);
+    let (volume, checksum) = copy_range(ctx, &source, start, end, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let modified_ms = now_ms();
     let part = PartRecord {
@@ -98,9 +102,10 @@ async fn copy_range(
     start: u64,
     end: u64,
     algo: Option<ChecksumAlgo>,
+    tier: stratum_engine::Tier,
 ) -> Result<(SealedVolume, Option<String>), S3Error> {
     let mut hasher = algo.map(ChecksumHasher::new);
-    let mut writer = ctx.store.new_volume()?;
+    let mut writer = ctx.store.new_volume_in(tier)?;
     let mut reader = ctx.store.reader(source, start, end);
     loop {
         let pieces = match reader.next().await {
