@@ -172,6 +172,26 @@ def test_the_hot_tier_holds_no_more_than_its_budget(server_factory):
         assert c.get_object(Bucket="bud", Key=key)["Body"].read() == body
 
 
+@pytest.mark.timeout(120)
+def test_parts_are_written_where_the_upload_places_the_object(server_factory):
+    root = server_factory.new_dir("parts")
+    hot, config = tiered_config(root)
+    srv = server_factory.start(cores=2, data_dir=hot, extra=["--config", str(config)])
+    c = srv.client()
+    c.create_bucket(Bucket="uploads")
+    parts = [random.Random(i).randbytes(size) for i, size in enumerate((5 * 1024 * 1024, 1 * MB))]
+    upload = c.create_multipart_upload(Bucket="uploads", Key="film.bin", ContentType="application/octet-stream",
+                                       Metadata={"stratum-tier": "cold"})["UploadId"]
+    etags = [c.upload_part(Bucket="uploads", Key="film.bin", UploadId=upload, PartNumber=n + 1,
+                           Body=body)["ETag"] for n, body in enumerate(parts)]
+    c.complete_multipart_upload(Bucket="uploads", Key="film.bin", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": n + 1, "ETag": e} for n, e in enumerate(etags)]})
+    assert tier_of(srv, "uploads", "film.bin") == "cold"
+    assert srv.admin("why", "uploads", "film.bin")["placed"]["rule"]["name"] == "hint"
+    assert srv.admin("stats")["tiering"]["moves_done"] == 0
+    assert c.get_object(Bucket="uploads", Key="film.bin")["Body"].read() == b"".join(parts)
+
+
 def test_a_node_with_one_tier_says_tiering_is_off(server):
     c = server.client()
     bucket = f"one-{random.randrange(1 << 30)}"

@@ -65,7 +65,10 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
     // upload's record says which checksum each part needs.
     let (upload, _) = ctx.store.list_parts(bucket, key, upload_id, PART_NUMBER_MAX, 0).await?;
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
-    let volume = receive_volume(ctx, req, body, algo).await?;
+    // Every part where the upload's type and hint place the object.
+    let meta_of = |name: &str| upload.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let tier = ctx.store.placement(&upload.content_type, key, meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let volume = receive_volume(ctx, req, body, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let part = PartRecord {
         part_number,

@@ -105,6 +105,7 @@ pub async fn receive_volume(
     req: &Request,
     body: &mut Body<'_>,
     checksum: Option<ChecksumAlgo>,
+    tier: stratum_engine::Tier,
 ) -> Result<SealedVolume, S3Error> {
     let expected_md5 = content_md5(req)?;
     if body.len() > PUT_SIZE_MAX_BYTES {
@@ -129,13 +130,6 @@ pub async fn receive_volume(
             _ => body.compute_checksum(algo),
         }
     }
-    // Where the tiering policy would put it, so it is not moved right after.
-    let tier = ctx.store.placement(
-        req.header("content-type").unwrap_or_default(),
-        req.key.as_deref().unwrap_or_default(),
-        req.header("x-amz-meta-stratum-tier"),
-        req.header("x-amz-meta-stratum-pin"),
-    );
     let mut writer = ctx.store.new_volume_in(tier)?;
     match fill(&mut writer, body).await {
         Ok(()) => {}
@@ -168,7 +162,14 @@ pub async fn put_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result
     let (bucket, key) = object_of(req)?;
     ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
     let meta = ObjectMeta::from_request(req)?;
-    let volume = receive_volume(ctx, req, body, None).await?;
+    // Where the tiering policy would put it, so it is not moved right after.
+    let tier = ctx.store.placement(
+        req.header("content-type").unwrap_or_default(),
+        key,
+        req.header("x-amz-meta-stratum-tier"),
+        req.header("x-amz-meta-stratum-pin"),
+    );
+    let volume = receive_volume(ctx, req, body, None, tier).await?;
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
     record.checksum = body.checksum().map(|(algo, value)| (algo.algorithm_name().to_owned(), value.clone()));
     let stored = ctx.store.put_object(bucket, key, record, volume).await?;
