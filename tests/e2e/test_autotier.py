@@ -42,6 +42,15 @@ def tiered_config(root, hot_bytes=None, cold=True):
     return hot, config
 
 
+def start_tiered(server_factory, name, bucket, cores=2, **config):
+    """A node with hot, warm (and cold) tiers on `tiered_config`, and a bucket."""
+    hot, path = tiered_config(server_factory.new_dir(name), **config)
+    srv = server_factory.start(cores=cores, data_dir=hot, extra=["--config", str(path)])
+    c = srv.client()
+    c.create_bucket(Bucket=bucket)
+    return srv, c
+
+
 def tier_of(srv, bucket, key):
     segments = srv.admin("object", bucket, key)["segments"]
     tiers = {s.get("tier", "inline") for s in segments}
@@ -63,11 +72,7 @@ def wait_for_tier(srv, bucket, key, want, seconds, while_waiting=None):
 
 @pytest.mark.timeout(240)
 def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
-    root = server_factory.new_dir("autotier")
-    hot, config = tiered_config(root)
-    srv = server_factory.start(cores=2, data_dir=hot, extra=["--config", str(config)])
-    c = srv.client()
-    c.create_bucket(Bucket="media")
+    srv, c = start_tiered(server_factory, "autotier", "media")
     rnd = random.Random(11)
     clip, backup, pinned = rnd.randbytes(2 * MB), rnd.randbytes(3 * MB), rnd.randbytes(1 * MB)
     c.put_object(Bucket="media", Key="clip.bin", Body=clip)
@@ -141,12 +146,8 @@ def test_objects_move_between_tiers_by_how_they_are_read(server_factory):
 
 @pytest.mark.timeout(240)
 def test_the_hot_tier_holds_no_more_than_its_budget(server_factory):
-    root = server_factory.new_dir("budget")
     # One core: its planner has the whole budget, room for one object.
-    hot, config = tiered_config(root, hot_bytes=3 * MB, cold=False)
-    srv = server_factory.start(cores=1, data_dir=hot, extra=["--config", str(config)])
-    c = srv.client()
-    c.create_bucket(Bucket="bud")
+    srv, c = start_tiered(server_factory, "budget", "bud", cores=1, hot_bytes=3 * MB, cold=False)
     bodies = {k: random.Random(k).randbytes(2 * MB) for k in ("a.bin", "b.bin")}
     for key, body in bodies.items():
         c.put_object(Bucket="bud", Key=key, Body=body)
@@ -174,11 +175,7 @@ def test_the_hot_tier_holds_no_more_than_its_budget(server_factory):
 
 @pytest.mark.timeout(120)
 def test_parts_are_written_where_the_upload_places_the_object(server_factory):
-    root = server_factory.new_dir("parts")
-    hot, config = tiered_config(root)
-    srv = server_factory.start(cores=2, data_dir=hot, extra=["--config", str(config)])
-    c = srv.client()
-    c.create_bucket(Bucket="uploads")
+    srv, c = start_tiered(server_factory, "parts", "uploads")
     parts = [random.Random(i).randbytes(size) for i, size in enumerate((5 * 1024 * 1024, 1 * MB))]
     upload = c.create_multipart_upload(Bucket="uploads", Key="film.bin", ContentType="application/octet-stream",
                                        Metadata={"stratum-tier": "cold"})["UploadId"]
