@@ -238,8 +238,12 @@ impl Names {
     }
 
     fn remove(&mut self, name: &[u8]) -> Option<u32> {
-        let id = self.id(name)?;
-        self.ids.remove(&self.hash(name));
+        let hash = self.hash(name);
+        let id = *self.ids.get(&hash)?;
+        if self.name(id) != Some(name) {
+            return None;
+        }
+        self.ids.remove(&hash);
         if let Some(slot) = self.names.get_mut(id as usize) {
             *slot = None;
         }
@@ -480,19 +484,8 @@ impl AutoTier {
     }
 }
 
-/// The raw name of an object as the planner keys it: `bucket \0 key`.
-pub fn name_of(bucket: &str, key: &str) -> Vec<u8> {
-    let mut name = Vec::with_capacity(bucket.len() + 1 + key.len());
-    name.extend_from_slice(bucket.as_bytes());
-    name.push(0);
-    name.extend_from_slice(key.as_bytes());
-    name
-}
-
-pub fn split_name(name: &[u8]) -> Option<(&str, &str)> {
-    let nul = name.iter().position(|b| *b == 0)?;
-    Some((std::str::from_utf8(&name[..nul]).ok()?, std::str::from_utf8(&name[nul + 1..]).ok()?))
-}
+/// The planner names objects as the metadata keys them: `bucket \0 key`.
+pub use stratum_meta::{object_key as name_of, split_object_key as split_name};
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -828,7 +821,6 @@ impl KeptCursor {
         None
     }
 
-    /// Every entry left is stale (the objects are all seen).
     /// Passes (as stale) the entries of one page; false once none is left.
     fn pass_page(&mut self) -> bool {
         if self.front().is_none() {
@@ -886,8 +878,8 @@ fn summary(why: &Why, has: impl Fn(Tier) -> bool) -> String {
         }
         _ => {}
     }
-    if why.planned.is_some_and(|p| p != tier) && why.pending.is_none() {
-        words.push_str(&format!("; planned in {}, its body is in {tier}: a move is due", why.planned.unwrap_or(tier)));
+    if let Some(planned) = why.planned.filter(|p| *p != tier && why.pending.is_none()) {
+        words.push_str(&format!("; planned in {planned}, its body is in {tier}: a move is due"));
     }
     if let Some(pending) = why.pending {
         words.push_str(&format!("; a move to {pending} is queued"));

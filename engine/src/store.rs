@@ -275,7 +275,7 @@ impl Store {
         for segment in &record.segments {
             let Some(vref) = segment.body.volume() else { continue };
             let referenced = || {
-                let current = partition.get_object(&bucket, &key).ok().flatten();
+                let current = partition.get_object(bucket, key).ok().flatten();
                 current.iter().flat_map(|r| r.segments.iter()).any(|s| s.body.volume().is_some_and(|v| v.id == vref.id))
             };
             if let Some(r) = self.scrub_if_referenced(vref, segment.size, referenced, throttle).await {
@@ -284,7 +284,7 @@ impl Store {
             }
         }
         if respread {
-            match self.respread(&bucket, &key, record).await {
+            match self.respread(bucket, key, record).await {
                 Ok(n) => report.volumes_respread += n,
                 Err(e) => tracing::warn!(bucket, key, error = %e, "could not re-spread the object's shards"),
             }

@@ -45,18 +45,19 @@ pub(crate) fn bucket_prefix(bucket: &str) -> Vec<u8> {
     out
 }
 
-pub(crate) fn object_key(bucket: &str, key: &str) -> Vec<u8> {
+/// An object's key in the store: `bucket \0 key`.
+pub fn object_key(bucket: &str, key: &str) -> Vec<u8> {
     let mut out = bucket_prefix(bucket);
     out.extend_from_slice(key.as_bytes());
     out
 }
 
 /// Splits an object key as scanned (`bucket \0 key`) into bucket and key.
-pub fn split_object_key(raw: &[u8]) -> Option<(String, String)> {
+pub fn split_object_key(raw: &[u8]) -> Option<(&str, &str)> {
     let nul = raw.iter().position(|b| *b == 0)?;
     let bucket = std::str::from_utf8(&raw[..nul]).ok()?;
     let key = std::str::from_utf8(&raw[nul + 1..]).ok()?;
-    Some((bucket.to_owned(), key.to_owned()))
+    Some((bucket, key))
 }
 
 pub(crate) fn upload_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {

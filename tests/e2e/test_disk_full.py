@@ -40,6 +40,19 @@ def fill_until_refused(c, bucket: str, rnd: random.Random, size: int, what: str,
         stored[key] = body
 
 
+def retry_while_full(put, seconds: float, what: str):
+    """Calls ``put`` until it is no longer refused for lack of space; any
+    other error fails at once, and so does no success within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return put()
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
+            assert time.monotonic() < deadline, what
+            time.sleep(1)
+
+
 @pytest.fixture
 def small_fs(tmp_path):
     yield from tmpfs(tmp_path / "small", "48m")
@@ -69,15 +82,9 @@ def test_full_disk_refuses_puts_keeps_gets_and_recovers(server_factory, small_fs
 
     for key in stored[:2]:
         c.delete_object(Bucket="full", Key=key)
-    deadline = time.monotonic() + 20  # freed volumes go after a 5 s grace
-    while True:
-        try:
-            c.put_object(Bucket="full", Key="after", Body=data)
-            break
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "InsufficientStorage"
-            assert time.monotonic() < deadline, "PUTs did not recover after space was freed"
-            time.sleep(1)
+    # Freed volumes go after a 5 s grace.
+    retry_while_full(lambda: c.put_object(Bucket="full", Key="after", Body=data), 20,
+                     "PUTs did not recover after space was freed")
     assert c.get_object(Bucket="full", Key="after")["Body"].read() == data
     for key in stored[2:]:
         assert c.get_object(Bucket="full", Key=key)["Body"].read() == data, key
@@ -151,16 +158,10 @@ def test_metadata_full_refuses_puts_and_recovers(server_factory, small_fs: Path)
 
     for i in range(24):
         c.delete_object(Bucket="meta", Key=f"big{i}")
-    deadline = time.monotonic() + 40  # freed volumes go after a 5 s grace
-    while True:
-        try:
-            c.put_object(Bucket="meta", Key="after", Body=b"x" * 3000)
-            c.put_object(Bucket="meta", Key="large", Body=big)
-            break
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
-            assert time.monotonic() < deadline, "PUTs did not come back after space was freed"
-            time.sleep(1)
+    def put_both():  # freed volumes go after a 5 s grace
+        c.put_object(Bucket="meta", Key="after", Body=b"x" * 3000)
+        c.put_object(Bucket="meta", Key="large", Body=big)
+    retry_while_full(put_both, 40, "PUTs did not come back after space was freed")
     assert c.get_object(Bucket="meta", Key="after")["Body"].read() == b"x" * 3000
     assert c.get_object(Bucket="meta", Key="large")["Body"].read() == big
     for key in rnd.sample(sorted(stored), 100):
@@ -195,15 +196,8 @@ def test_small_bodies_filling_the_disk_never_stop_the_metadata_store(server_fact
     # Small bodies need no shard disk: once the memtables are flushed, the
     # metadata's room above its reserve takes them again, though the disk
     # still counts as full for shards.
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            c.put_object(Bucket="small", Key="again", Body=b"y" * 20_000)
-            break
-        except ClientError as e:
-            assert e.response["Error"]["Code"] == "InsufficientStorage", e.response["Error"]
-            assert time.monotonic() < deadline, "small PUTs never came back"
-            time.sleep(1)
+    retry_while_full(lambda: c.put_object(Bucket="small", Key="again", Body=b"y" * 20_000), 20,
+                     "small PUTs never came back")
     assert c.get_object(Bucket="small", Key="again")["Body"].read() == b"y" * 20_000
     srv.restart()
     for key in rnd.sample(keys[1::2], 100):
