@@ -121,6 +121,7 @@ struct FileConfig {
     tiering: Option<TieringFile>,
     tiers: Option<std::collections::BTreeMap<String, TierFile>>,
     inline_max_bytes: Option<usize>,
+    read_cache_bytes: Option<u64>,
     scrub_bytes_per_sec: Option<u64>,
     scrub_interval_secs: Option<u64>,
     multipart_expiry_secs: Option<u64>,
@@ -144,6 +145,9 @@ pub struct Config {
     pub tiers: Vec<TierConfig>,
     pub autotier: AutoTierConfig,
     pub inline_max_bytes: usize,
+    /// Memory for blocks read from disk and verified, shared by all cores
+    /// (0: none; default an eighth of the machine's memory).
+    pub read_cache_bytes: u64,
     /// Background scrub rate per core (0 disables it) and pause between passes.
     pub scrub_bytes_per_sec: u64,
     pub scrub_interval_secs: u64,
@@ -227,6 +231,7 @@ impl Config {
             tiers,
             autotier: file.tiering.unwrap_or_default().resolve()?,
             inline_max_bytes,
+            read_cache_bytes: file.read_cache_bytes.unwrap_or_else(stratum_engine::cache::default_capacity),
             max_connections_per_core: file.max_connections_per_core.unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_CORE).max(1),
             idle_timeout_secs: file.idle_timeout_secs.unwrap_or(stratum_http::limits::IDLE_TIMEOUT_SECS).max(1),
             multipart_expiry_secs: file

@@ -96,12 +96,14 @@ fn serve(config: Config) -> Result<(), String> {
         scrub_interval: std::time::Duration::from_secs(config.scrub_interval_secs),
         multipart_expiry: std::time::Duration::from_secs(config.multipart_expiry_secs),
         autotier: config.autotier.clone(),
+        read_cache_bytes: config.read_cache_bytes,
     };
     let node =
         Node::open(&node_config).map_err(|e| format!("cannot open data directory {}: {e}", config.data.display()))?;
     for tier in node.tiers() {
         tracing::info!(tier = tier.tier.name(), disks = tier.disks.len(), scheme = %tier.scheme, "tier");
     }
+    tracing::info!(bytes = config.read_cache_bytes, "read cache");
     if node.temp_files_removed > 0 {
         tracing::info!(count = node.temp_files_removed, "removed temp files of interrupted writes");
     }

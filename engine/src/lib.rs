@@ -20,6 +20,7 @@
 //! ```
 
 pub mod autotier;
+pub mod cache;
 mod commit;
 pub mod disk;
 pub mod error;

@@ -33,6 +33,8 @@ pub struct NodeConfig {
     pub multipart_expiry: std::time::Duration,
     /// Automatic tiering (acts only on a node with two tiers or more).
     pub autotier: crate::autotier::AutoTierConfig,
+    /// Memory for verified blocks read by clients (0: no read cache).
+    pub read_cache_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +54,7 @@ impl NodeConfig {
             scrub_interval: crate::limits::SCRUB_INTERVAL,
             multipart_expiry: crate::limits::MULTIPART_EXPIRY,
             autotier: Default::default(),
+            read_cache_bytes: 0,
         }
     }
 }
@@ -140,6 +143,7 @@ pub struct Node {
     pub scrub_totals: crate::scrub::ScrubTotals,
     /// Readers of each volume id: its files are not removed while held.
     in_use: std::sync::Mutex<std::collections::HashMap<u64, usize>>,
+    read_cache: Option<crate::cache::ReadCache>,
     /// Volumes freed by commits, with when: removed after a grace period.
     freed: std::sync::Mutex<Vec<(std::time::Instant, stratum_meta::VolumeRef)>>,
     /// Volumes being repaired right now: one repair per volume at a time.
@@ -249,12 +253,18 @@ impl Node {
             repairing: Default::default(),
             deleting: Default::default(),
             in_use: Default::default(),
+            read_cache: crate::cache::ReadCache::new(config.read_cache_bytes),
             freed: Default::default(),
             metadata_flush: Pacer::default(),
             temp_files_removed,
             orphans_removed,
             autotier,
         }))
+    }
+
+    /// Verified blocks kept for client reads, when the node has a cache.
+    pub fn read_cache(&self) -> Option<&crate::cache::ReadCache> {
+        self.read_cache.as_ref()
     }
 
     /// The disk holding the metadata (the first hot disk when the node was made).
@@ -746,6 +756,7 @@ mod tests {
             scrub_interval: std::time::Duration::from_secs(1),
             multipart_expiry: std::time::Duration::from_secs(3600),
             autotier: Default::default(),
+            read_cache_bytes: 0,
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use stratum_meta::{SegmentBody, VolumeRef};
 
+use crate::cache::{BlockKey, ReadCache};
 use crate::error::{EngineError, Result};
 use crate::hashing::Md5Stream;
 use crate::io::{ReadBytes, ReadFile};
@@ -421,7 +422,9 @@ impl VolumeReader {
         Some(SectorRead { first, data, ok })
     }
 
-    /// The verified bytes `[start, end)` of the volume, as pieces in order.
+    /// The verified bytes `[start, end)` of the volume, as pieces in order:
+    /// from the node's read cache where it holds them, else from the disks
+    /// (and then kept in the cache).
     pub async fn read(&self, start: u64, end: u64) -> Result<Vec<Verified>> {
         let end = end.min(self.size);
         if start >= end {
@@ -430,7 +433,20 @@ impl VolumeReader {
         let k = usize::from(self.vref.data_shards);
         let bs = self.vref.block_size as usize;
         let pieces = layout::pieces(start, end, k, bs);
-        let spans = layout::byte_spans(&pieces, bs);
+        // Client reads only: a scrub or a tier move reads each block once.
+        let cache = if self.client { self.node.read_cache() } else { None };
+        let mut cached: Vec<Option<Verified>> = pieces
+            .iter()
+            .map(|p| {
+                let block = cache?.get(&self.block_key(p), p.offset, p.offset + p.len)?;
+                Some(Verified { bytes: ReadBytes::Cached(block), start: p.offset, end: p.offset + p.len })
+            })
+            .collect();
+        if cached.iter().all(Option::is_some) {
+            return Ok(cached.into_iter().flatten().collect());
+        }
+        let missing: Vec<Piece> = pieces.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(p, _)| *p).collect();
+        let spans = layout::byte_spans(&missing, bs);
         let sector = SECTOR_BYTES;
         let reads =
             join_all(spans.iter().map(|s| self.read_sectors(s.shard, s.from / sector, (s.to - 1) / sector))).await;
@@ -440,8 +456,15 @@ impl VolumeReader {
         }
         let mut rebuilt: BTreeMap<u64, Vec<Rc<Vec<u8>>>> = BTreeMap::new();
         let mut out = Vec::with_capacity(pieces.len());
-        for p in &pieces {
+        for (p, hit) in pieces.iter().zip(cached.iter_mut()) {
+            if let Some(v) = hit.take() {
+                out.push(v);
+                continue;
+            }
             if let Some(v) = direct_piece(&by_shard, p, bs) {
+                if let (Some(cache), Some(Some(read))) = (cache, by_shard.get(&p.shard)) {
+                    self.keep(cache, read, p, bs);
+                }
                 out.push(v);
                 continue;
             }
@@ -491,6 +514,26 @@ impl VolumeReader {
             Counters::add(&self.node.counters.reconstructed_stripes, 1);
         }
         Ok(blocks)
+    }
+
+    fn block_key(&self, p: &Piece) -> BlockKey {
+        BlockKey { volume: self.vref.id, shard: p.shard as u32, block: p.block }
+    }
+
+    /// Keeps the sectors under piece `p`, just read from its shard, in the cache.
+    fn keep(&self, cache: &ReadCache, read: &SectorRead, p: &Piece, bs: usize) {
+        let sector = SECTOR_BYTES as usize;
+        let from = p.offset / sector * sector;
+        let to = (p.offset + p.len).div_ceil(sector) * sector;
+        let first = (p.block * bs as u64 + from as u64) / SECTOR_BYTES;
+        let Some(index) = first.checked_sub(read.first).and_then(|i| usize::try_from(i).ok()) else { return };
+        let count = (to - from) / sector;
+        let (Some(data), Some(ok)) =
+            (read.data.get(index * sector..(index + count) * sector), read.ok.get(index..index + count))
+        else {
+            return;
+        };
+        cache.fill(self.block_key(p), bs, from, data, ok);
     }
 
     fn corrupt(&self, block: u64) -> EngineError {

@@ -9,6 +9,10 @@ use stratum_engine::{Node, NodeConfig, Scheme, Tier, TierConfig};
 use stratum_meta::{SegmentBody, VolumeRef};
 
 fn node(name: &str, disks: usize, scheme: Option<Scheme>) -> (Arc<Node>, PathBuf) {
+    node_with_cache(name, disks, scheme, 0)
+}
+
+fn node_with_cache(name: &str, disks: usize, scheme: Option<Scheme>, cache: u64) -> (Arc<Node>, PathBuf) {
     let root = std::env::temp_dir().join(format!("stratum-ec-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let config = NodeConfig {
@@ -23,6 +27,7 @@ fn node(name: &str, disks: usize, scheme: Option<Scheme>) -> (Arc<Node>, PathBuf
         scrub_interval: std::time::Duration::from_secs(3600),
         multipart_expiry: std::time::Duration::from_secs(3600),
         autotier: Default::default(),
+        read_cache_bytes: cache,
     };
     (Node::open(&config).expect("node opens"), root)
 }
@@ -167,6 +172,77 @@ fn scrub_rewrites_damaged_and_missing_shards() {
         std::fs::remove_file(shard_path(&node, &v, 0)).expect("remove");
         std::fs::remove_file(shard_path(&node, &v, 5)).expect("remove");
         assert_eq!(read(&node, &v, size, 0, size).await.expect("read"), data);
+        let _ = std::fs::remove_dir_all(root);
+    });
+}
+
+fn disk_read(node: &Node) -> u64 {
+    node.counters.disk_read_bytes.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[test]
+fn the_read_cache_serves_what_was_read_without_the_disk() {
+    run(|| async {
+        let (node, root) = node_with_cache("cache", 4, None, 64 << 20);
+        let data = pattern(3 * 1024 * 1024 + 12345, 11);
+        let (v, size) = write(&node, &data).await;
+        let (a, b) = (60_001u64, 1_500_003u64);
+        assert_eq!(read(&node, &v, size, a, b).await.expect("first"), data[a as usize..b as usize]);
+        let after_first = disk_read(&node);
+        assert!(after_first >= b - a, "the first read went to the disks");
+
+        // Every shard file damaged: the range read before still comes whole
+        // from memory, with no disk read.
+        for shard in 0..4 {
+            let path = shard_path(&node, &v, shard);
+            let len = std::fs::metadata(&path).expect("shard").len();
+            for at in (4096..len).step_by(4096) {
+                flip_byte(&path, at);
+            }
+        }
+        assert_eq!(read(&node, &v, size, a, b).await.expect("cached"), data[a as usize..b as usize]);
+        assert_eq!(read(&node, &v, size, a + 7, a + 9).await.expect("inside"), data[a as usize + 7..a as usize + 9]);
+        assert_eq!(disk_read(&node), after_first, "served from the cache");
+        let stats = node.read_cache().expect("cache on").stats();
+        assert!(stats.hit_bytes >= b - a && stats.resident_bytes > 0, "{stats:?}");
+
+        // Past what was read, the disks are asked, and their damage shows:
+        // an error, never the cache's bytes in the wrong place.
+        assert!(read(&node, &v, size, b, size).await.is_err(), "the uncached rest is damaged beyond parity");
+        let _ = std::fs::remove_dir_all(root);
+    });
+}
+
+#[test]
+fn the_read_cache_keeps_no_block_that_failed_its_checksum() {
+    run(|| async {
+        let (node, root) = node_with_cache("cache-bad", 1, None, 64 << 20);
+        let data = pattern(1024 * 1024, 5);
+        let (v, size) = write(&node, &data).await;
+        // One byte of the second 4 KiB sector of the first block is bad.
+        flip_byte(&shard_path(&node, &v, 0), 4096 + 4096 + 10);
+        assert!(read(&node, &v, size, 0, 64 * 1024).await.is_err(), "the bad sector is refused");
+        assert!(read(&node, &v, size, 0, 64 * 1024).await.is_err(), "and not served from the cache later");
+        // Its neighbours were good: cached, and served.
+        assert_eq!(read(&node, &v, size, 0, 4096).await.expect("sector 0"), data[..4096]);
+        assert_eq!(read(&node, &v, size, 8192, 70_000).await.expect("after it"), data[8192..70_000]);
+        let before = disk_read(&node);
+        assert_eq!(read(&node, &v, size, 0, 4096).await.expect("sector 0 again"), data[..4096]);
+        assert_eq!(disk_read(&node), before, "sector 0 came from the cache");
+        let _ = std::fs::remove_dir_all(root);
+    });
+}
+
+#[test]
+fn scrub_reads_do_not_fill_the_read_cache() {
+    run(|| async {
+        let (node, root) = node_with_cache("cache-scrub", 1, None, 64 << 20);
+        let data = pattern(1024 * 1024, 9);
+        let (v, size) = write(&node, &data).await;
+        let reader = VolumeReader::for_scrub(node.clone(), v.clone(), size);
+        let pieces = reader.read(0, size).await.expect("scrub read");
+        assert_eq!(pieces.iter().map(|p| p.as_slice().len() as u64).sum::<u64>(), size);
+        assert_eq!(node.read_cache().expect("cache on").stats().resident_bytes, 0);
         let _ = std::fs::remove_dir_all(root);
     });
 }

@@ -134,6 +134,13 @@ fn engine_metrics(out: &mut String, node: &Node) {
     counter(out, "stratum_corrupt_blocks_total", read(&c.corrupt_blocks));
     counter(out, "stratum_disk_read_bytes_total", read(&c.disk_read_bytes));
     counter(out, "stratum_served_bytes_total", read(&c.served_bytes));
+    if let Some(cache) = node.read_cache() {
+        let stats = cache.stats();
+        counter(out, "stratum_read_cache_hit_bytes_total", stats.hit_bytes);
+        counter(out, "stratum_read_cache_miss_bytes_total", stats.miss_bytes);
+        let _ =
+            writeln!(out, "# TYPE stratum_read_cache_bytes gauge\nstratum_read_cache_bytes {}", stats.resident_bytes);
+    }
     counter(out, "stratum_scrub_bytes_checked_total", read(&s.bytes_checked));
     counter(out, "stratum_scrub_bad_blocks_total", read(&s.bad_blocks));
     counter(out, "stratum_scrub_shards_repaired_total", read(&s.shards_repaired));

@@ -125,6 +125,7 @@ impl WriteBuf {
 pub enum ReadBytes {
     Dma(glommio::io::ReadResult),
     Heap(Rc<Vec<u8>>),
+    Cached(std::sync::Arc<crate::cache::CachedBlock>),
 }
 
 impl Deref for ReadBytes {
@@ -134,6 +135,7 @@ impl Deref for ReadBytes {
         match self {
             ReadBytes::Dma(r) => r,
             ReadBytes::Heap(v) => v,
+            ReadBytes::Cached(b) => b.bytes(),
         }
     }
 }

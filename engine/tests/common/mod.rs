@@ -25,6 +25,7 @@ pub fn config(root: &Path) -> NodeConfig {
         scrub_interval: std::time::Duration::from_secs(3600),
         multipart_expiry: std::time::Duration::from_secs(3600),
         autotier: Default::default(),
+        read_cache_bytes: 0,
     }
 }
 

@@ -153,6 +153,15 @@ fn stats(ctx: &Ctx) -> serde_json::Value {
         "served_bytes": served,
         "read_amplification": if served == 0 { 0.0 } else { read(&c.disk_read_bytes) as f64 / served as f64 },
         "tiering": tiering(node),
+        "read_cache": node.read_cache().map(|cache| {
+            let s = cache.stats();
+            json!({
+                "capacity_bytes": s.capacity_bytes,
+                "resident_bytes": s.resident_bytes,
+                "hit_bytes": s.hit_bytes,
+                "miss_bytes": s.miss_bytes,
+            })
+        }),
         "scrub": {
             "volumes": read(&s.volumes),
             "bytes_checked": read(&s.bytes_checked),
