@@ -267,16 +267,42 @@ impl ReadCache {
     }
 }
 
-/// The default size: an eighth of this machine's memory (the rest is the
-/// kernel's, the metadata's and the response buffers').
+/// The default size: an eighth of the memory this process may use (the
+/// rest is the kernel's, the metadata's and the response buffers'): the
+/// machine's, or a container's cgroup limit when that is lower (a
+/// container sees the host's MemTotal).
 pub fn default_capacity() -> u64 {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kib = meminfo
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let meminfo = read("/proc/meminfo");
+    let total = meminfo
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    kib * 1024 / 8
+        .map_or(0, |kib| kib * 1024);
+    let limit = cgroup_limit(&read("/proc/self/cgroup"), |p| read(p)).unwrap_or(u64::MAX);
+    total.min(limit) / 8
+}
+
+/// The memory limit of this process's cgroup (v2 `memory.max`, v1
+/// `memory.limit_in_bytes`), given /proc/self/cgroup; `None` when unlimited.
+fn cgroup_limit(self_cgroup: &str, read: impl Fn(&str) -> String) -> Option<u64> {
+    self_cgroup
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            if controllers.is_empty() {
+                Some(format!("/sys/fs/cgroup{path}/memory.max"))
+            } else if controllers.split(',').any(|c| c == "memory") {
+                Some(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"))
+            } else {
+                None
+            }
+        })
+        // "max" (v2) and v1's huge sentinel both mean no limit.
+        .filter_map(|file| read(&file.replace("//", "/")).trim().parse::<u64>().ok())
+        .filter(|limit| *limit < 1 << 60)
+        .min()
 }
 
 #[cfg(test)]
@@ -366,6 +392,23 @@ mod tests {
         }
         let kept = hot.iter().filter(|k| cache.get(k, 0, BLOCK).is_some()).count();
         assert!(kept >= 60, "the blocks read again survive the scan: {kept} of 64");
+    }
+
+    #[test]
+    fn a_container_limit_lowers_the_default() {
+        let files = |path: &str| match path {
+            "/sys/fs/cgroup/docker/abc/memory.max" => "2147483648\n".to_owned(),
+            "/sys/fs/cgroup/memory/ctr/memory.limit_in_bytes" => "1073741824\n".to_owned(),
+            "/sys/fs/cgroup/memory/free/memory.limit_in_bytes" => "9223372036854771712\n".to_owned(),
+            "/sys/fs/cgroup/memory.max" => "max\n".to_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(cgroup_limit("0::/docker/abc\n", files), Some(2 << 30));
+        assert_eq!(cgroup_limit("4:memory:/ctr\n1:cpu:/\n", files), Some(1 << 30));
+        assert_eq!(cgroup_limit("4:memory:/free\n", files), None);
+        assert_eq!(cgroup_limit("0::/\n", files), None);
+        assert_eq!(cgroup_limit("", files), None);
+        assert!(default_capacity() > 0, "this machine has memory");
     }
 
     #[test]
