@@ -584,19 +584,21 @@ impl Store {
     /// The tier a new body goes to: its hint (`x-amz-meta-stratum-tier`,
     /// `-pin`), else where its content class's new objects go now; hot
     /// when automatic tiering is off.
-    /// A tier whose disks are full or faulty gives way to the nearest that
-    /// takes the body, colder first (the planner moves it once it can).
-    pub fn placement(&self, content_type: &str, key: &str, tier: Option<&str>, pin: Option<&str>) -> Tier {
+    /// A tier whose disks are full or faulty, or lack room for `size` bytes,
+    /// gives way to the nearest that takes the body, colder first (the
+    /// planner moves it once it can).
+    pub fn placement(&self, content_type: &str, key: &str, hint: (Option<&str>, Option<&str>), size: u64) -> Tier {
         let Some(shared) = &self.node.autotier else {
             return Tier::Hot;
         };
-        let want = shared.placement(content_type, key, crate::autotier::hint_of(tier, pin));
-        if crate::volume::takes_volumes(&self.node, want) {
+        let want = shared.placement(content_type, key, crate::autotier::hint_of(hint.0, hint.1));
+        let takes = |tier: Tier| crate::volume::takes_body(&self.node, tier, size);
+        if takes(want) {
             return want;
         }
         let colder = Tier::ALL.into_iter().filter(|t| *t > want);
         let warmer = Tier::ALL.into_iter().rev().filter(|t| *t < want);
-        colder.chain(warmer).find(|t| crate::volume::takes_volumes(&self.node, *t)).unwrap_or(want)
+        colder.chain(warmer).find(|t| takes(*t)).unwrap_or(want)
     }
 
     /// Commits a sealed volume as `bucket/key`. On failure the volume is removed.

@@ -255,6 +255,28 @@ pub(crate) fn takes_volumes(node: &Node, tier: Tier) -> bool {
     })
 }
 
+/// Whether `tier` has enough writable disks with room for the shards of a
+/// `size`-byte body. A disk is marked full only when a write fails, so
+/// without this the first body into a tier that just filled would fail
+/// (507) where another tier had room. Best effort: bodies written at once
+/// may still fill a disk between the check and the write.
+pub(crate) fn takes_body(node: &Node, tier: Tier, size: u64) -> bool {
+    let Some(state) = node.tier(tier) else { return false };
+    let k = usize::from(state.scheme.data).max(1);
+    if size <= node.inline_max_bytes() as u64 {
+        return takes_volumes(node, tier);
+    }
+    let blocks = layout::stripe_count(size, k, BLOCK_SIZE_BYTES as usize);
+    // The shard file (header, blocks, crc table) and a MiB for the filesystem's own.
+    let need = crc_table_offset(blocks, BLOCK_SIZE_BYTES) + blocks * (u64::from(BLOCK_SIZE_BYTES) / SECTOR_BYTES) * 4;
+    let need = need + (1 << 20);
+    let roomy = writable_disks(node, tier)
+        .into_iter()
+        .filter(|id| node.disk(*id).and_then(|d| d.space()).is_none_or(|(_, free)| free >= need))
+        .count();
+    roomy > 0 && roomy >= k
+}
+
 /// The tier's disks that take new shards (two shards may share one while
 /// others are out, never fewer disks than data shards).
 fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {

@@ -203,3 +203,35 @@ def test_small_bodies_filling_the_disk_never_stop_the_metadata_store(server_fact
     for key in rnd.sample(keys[1::2], 100):
         assert c.get_object(Bucket="small", Key=key)["Body"].read() == stored[key], key
     c.delete_object(Bucket="small", Key=keys[1])
+
+
+@pytest.mark.timeout(180)
+def test_a_tier_that_fills_gives_way_before_a_put_fails(server_factory, small_fs: Path):
+    """Bodies hinted warm, on a node whose one warm disk is a 48 MiB tmpfs:
+    once it has no room for the next body, that body goes to the cold tier
+    (colder first) instead of failing with 507 and marking the disk full."""
+    root = server_factory.new_dir("tier-fills")
+    hot, cold = root / "hot", root / "cold"
+    config = root / "stratum.toml"
+    config.write_text(
+        f"[tiers.hot]\ndisks = [\"{hot}\"]\n"
+        f"[tiers.warm]\ndisks = [\"{small_fs}\"]\n"
+        f"[tiers.cold]\ndisks = [\"{cold}\"]\n"
+        "[tiering]\nsweep_secs = 3600\n[tiering.policy]\nwarmup_ms = 86400000\n")
+    srv = server_factory.start(cores=1, data_dir=hot, extra=["--config", str(config)])
+    c = srv.client()
+    c.create_bucket(Bucket="fill")
+    rnd = random.Random(11)
+    bodies = {}
+    for i in range(16):  # 64 MiB into a 48 MiB warm disk
+        key = f"b{i:02d}"
+        bodies[key] = rnd.randbytes(4 << 20)
+        c.put_object(Bucket="fill", Key=key, Body=bodies[key], Metadata={"stratum-tier": "warm"})
+    tiers = {key: {s.get("tier") for s in srv.admin("object", "fill", key)["segments"]} for key in bodies}
+    assert sum(t == {"warm"} for t in tiers.values()) >= 8, tiers
+    assert sum(t == {"cold"} for t in tiers.values()) >= 3, tiers
+    assert all(t in ({"warm"}, {"cold"}) for t in tiers.values()), tiers
+    for key, body in bodies.items():
+        assert c.get_object(Bucket="fill", Key=key)["Body"].read() == body, key
+    warm = [d for d in srv.admin("disks")["disks"] if d["tier"] == "warm"]
+    assert warm and all(d["state"] == "ok" for d in warm), f"no write failed on the warm disk: {warm}"

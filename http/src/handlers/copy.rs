@@ -47,7 +47,8 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
     meta.tags = if directive(req, "x-amz-tagging-directive")? { header_tags(req)? } else { source.tags.clone() };
     // Where the tiering policy would put the copy, so it is not moved after.
     let meta_of = |name: &str| meta.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let tier = ctx.store.placement(&meta.content_type, key, meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let hint = (meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let tier = ctx.store.placement(&meta.content_type, key, hint, source.size);
     let (volume, _) = copy_range(ctx, &source, 0, source.size, None, tier).await?;
     // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
@@ -77,7 +78,7 @@ pub async fn upload_part_copy(ctx: &Ctx, req: &Request) -> Result<Response, S3Er
             .with("MaxSizeAllowed", PUT_SIZE_MAX_BYTES.to_string()));
     }
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
-    let tier = ctx.store.placement(&upload.content_type, key, None, None);
+    let tier = ctx.store.placement(&upload.content_type, key, (None, None), end - start);
     let (volume, checksum) = copy_range(ctx, &source, start, end, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let modified_ms = now_ms();

@@ -67,7 +67,8 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
     // Every part where the upload's type and hint place the object.
     let meta_of = |name: &str| upload.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let tier = ctx.store.placement(&upload.content_type, key, meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let hint = (meta_of("stratum-tier"), meta_of("stratum-pin"));
+    let tier = ctx.store.placement(&upload.content_type, key, hint, body.len());
     let volume = receive_volume(ctx, req, body, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let part = PartRecord {

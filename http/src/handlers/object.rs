@@ -166,8 +166,8 @@ pub async fn put_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result
     let tier = ctx.store.placement(
         req.header("content-type").unwrap_or_default(),
         key,
-        req.header("x-amz-meta-stratum-tier"),
-        req.header("x-amz-meta-stratum-pin"),
+        (req.header("x-amz-meta-stratum-tier"), req.header("x-amz-meta-stratum-pin")),
+        body.len(),
     );
     let volume = receive_volume(ctx, req, body, None, tier).await?;
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
