@@ -70,6 +70,7 @@ pub struct PolicyConfig {
     /// Reads an object's lifetime rate may expect during a silence before
     /// the rate stops holding its rank: past it, each further expected
     /// read makes it e times less likely the object is still read so.
+    /// A shorter silence is usual, and defers decay (`Policy::decide`).
     pub silence_missed_reads: f64,
     /// Accesses an object needs before its lifetime rate may promote it by
     /// frequency: with fewer, an object read once or twice just after its
