@@ -34,19 +34,24 @@ const SMALL_PERCENT: usize = 10;
 /// Reads of a block counted at most (S3-FIFO's two bits).
 const MAX_FREQ: u8 = 3;
 
-/// Which block: a volume's shard file and a block in it.
+/// Which block: a volume's shard file (ids are random, and the slice is
+/// part of a shard's path) and a block in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlockKey {
     pub volume: u64,
-    pub shard: u32,
+    pub slice: u16,
+    pub shard: u16,
     pub block: u64,
 }
 
-/// A block's bytes and which of its sectors are present (and verified).
-/// Immutable once cached: adding sectors makes a new one.
+/// A block's bytes, which of its sectors are present, and each present
+/// sector's crc32c. Immutable once cached: adding sectors makes a new one.
 pub struct CachedBlock {
     bytes: Box<[u8]>,
     valid: u64,
+    /// Checked again on every hit: a block may sit in memory for hours, and
+    /// a bit flipped there (memory without ECC) must not reach every reader.
+    crcs: Box<[u32]>,
 }
 
 impl CachedBlock {
@@ -60,6 +65,15 @@ impl CachedBlock {
             Some(mask) => self.valid & mask == mask,
             None => false,
         }
+    }
+
+    /// True when every sector of `[start, end)` still matches its crc32c.
+    fn intact(&self, start: usize, end: usize) -> bool {
+        let sector = SECTOR_BYTES as usize;
+        (start / sector..end.div_ceil(sector)).all(|s| {
+            let bytes = self.bytes.get(s * sector..(s + 1) * sector);
+            matches!((bytes, self.crcs.get(s)), (Some(b), Some(c)) if crc32c::crc32c(b) == *c)
+        })
     }
 }
 
@@ -114,9 +128,10 @@ pub struct ReadCache {
 }
 
 impl ReadCache {
-    /// A cache of at most `capacity` bytes of blocks; `None` for 0 (off).
+    /// A cache of at most `capacity` bytes of blocks; `None` (off) below 4 MiB.
     pub fn new(capacity: u64) -> Option<ReadCache> {
-        if capacity == 0 {
+        // Below one block per lock shard nothing could stay: off.
+        if capacity < SHARDS as u64 * 64 * 1024 {
             return None;
         }
         let shard_capacity = usize::try_from(capacity / SHARDS as u64).unwrap_or(usize::MAX).max(1);
@@ -136,7 +151,9 @@ impl ReadCache {
         &self.shards[(h as usize) % SHARDS]
     }
 
-    /// The cached block when it holds every sector of `[start, end)`.
+    /// The cached block when it holds every sector of `[start, end)`, and
+    /// they still match their checksums (a block that does not is dropped,
+    /// and the caller reads the disk).
     pub fn get(&self, key: &BlockKey, start: usize, end: usize) -> Option<Arc<CachedBlock>> {
         let found = {
             let mut shard = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
@@ -145,9 +162,33 @@ impl ReadCache {
                 slot.block.clone()
             })
         };
+        let found = found.filter(|block| {
+            let intact = block.intact(start, end);
+            if !intact {
+                tracing::error!(volume = %format!("{:016x}", key.volume), block = key.block, "cached block changed in memory: dropped");
+                self.drop_block(key);
+            }
+            intact
+        });
         let counter = if found.is_some() { &self.hit_bytes } else { &self.miss_bytes };
         counter.fetch_add((end - start) as u64, Ordering::Relaxed);
         found
+    }
+
+    /// Forgets a block (its bytes stay with readers that hold them).
+    fn drop_block(&self, key: &BlockKey) {
+        let mut shard = self.shard(key).lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = shard.map.remove(key) {
+            let size = slot.block.bytes.len();
+            if shard.small.contains(key) {
+                shard.small.retain(|k| k != key);
+                shard.small_bytes -= size;
+            } else {
+                shard.main.retain(|k| k != key);
+                shard.main_bytes -= size;
+            }
+            self.resident.fetch_sub(size as u64, Ordering::Relaxed);
+        }
     }
 
     /// Keeps sectors of a block just read and verified: `data` holds the
@@ -156,7 +197,11 @@ impl ReadCache {
     /// are kept.
     pub fn fill(&self, key: BlockKey, block_size: usize, start: usize, data: &[u8], ok: &[bool]) {
         let sector = SECTOR_BYTES as usize;
-        if block_size > 64 * sector || !start.is_multiple_of(sector) || start >= block_size {
+        if block_size > 64 * sector
+            || !block_size.is_multiple_of(sector)
+            || !start.is_multiple_of(sector)
+            || start >= block_size
+        {
             return;
         }
         let mut add = 0u64;
@@ -178,19 +223,25 @@ impl ReadCache {
         }
         // Built outside the lock: other cores' lookups do not wait on a copy.
         // Sectors another core adds meanwhile may be lost; they are read again.
-        let mut bytes = match &old {
-            Some(b) => b.bytes.clone(),
-            None => vec![0u8; block_size].into_boxed_slice(),
+        let (mut bytes, mut crcs) = match &old {
+            Some(b) => (b.bytes.clone(), b.crcs.clone()),
+            None => (vec![0u8; block_size].into_boxed_slice(), vec![0u32; block_size / sector].into_boxed_slice()),
         };
         let mut valid = old.as_ref().map_or(0, |b| b.valid);
-        for i in 0..ok.len() {
-            let at = start + i * sector;
-            if add & (1 << (at / sector)) != 0 {
-                bytes[at..at + sector].copy_from_slice(&data[i * sector..(i + 1) * sector]);
-                valid |= 1 << (at / sector);
+        // Only the sectors `add` names: each lies inside the block and the data.
+        for s in (0..64usize).filter(|s| add & (1u64 << s) != 0) {
+            let from = s * sector - start;
+            let (Some(src), Some(dst)) = (data.get(from..from + sector), bytes.get_mut(s * sector..(s + 1) * sector))
+            else {
+                continue;
+            };
+            dst.copy_from_slice(src);
+            if let Some(c) = crcs.get_mut(s) {
+                *c = crc32c::crc32c(src);
             }
+            valid |= 1 << s;
         }
-        let block = Arc::new(CachedBlock { bytes, valid });
+        let block = Arc::new(CachedBlock { bytes, valid, crcs });
         let size = block.bytes.len();
         let mut shard = self.shard(&key).lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = shard.map.get_mut(&key) {
@@ -283,24 +334,36 @@ pub fn default_capacity() -> u64 {
     total.min(limit) / 8
 }
 
-/// The memory limit of this process's cgroup (v2 `memory.max`, v1
-/// `memory.limit_in_bytes`), given /proc/self/cgroup; `None` when unlimited.
+/// The lowest memory limit over this process's cgroup and its ancestors
+/// (v2 `memory.max`, v1 `memory.limit_in_bytes`), given /proc/self/cgroup;
+/// `None` when unlimited. Every ancestor, because a limit set on a parent
+/// (a systemd slice, a pod) binds too, down to the mount's root, because
+/// inside a container the root is the container's own cgroup.
 fn cgroup_limit(self_cgroup: &str, read: impl Fn(&str) -> String) -> Option<u64> {
-    self_cgroup
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-            if controllers.is_empty() {
-                Some(format!("/sys/fs/cgroup{path}/memory.max"))
-            } else if controllers.split(',').any(|c| c == "memory") {
-                Some(format!("/sys/fs/cgroup/memory{path}/memory.limit_in_bytes"))
-            } else {
-                None
+    let mut files = Vec::new();
+    for line in self_cgroup.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        let (root, file) = if controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+        } else {
+            continue;
+        };
+        let mut dir = path.trim_end_matches('/');
+        loop {
+            files.push(format!("{root}{dir}/{file}"));
+            match dir.rfind('/') {
+                Some(cut) => dir = &dir[..cut],
+                None => break,
             }
-        })
+        }
+    }
+    files
+        .iter()
         // "max" (v2) and v1's huge sentinel both mean no limit.
-        .filter_map(|file| read(&file.replace("//", "/")).trim().parse::<u64>().ok())
+        .filter_map(|file| read(file).trim().parse::<u64>().ok())
         .filter(|limit| *limit < 1 << 60)
         .min()
 }
@@ -313,7 +376,7 @@ mod tests {
     const SECTOR: usize = SECTOR_BYTES as usize;
 
     fn key(volume: u64, block: u64) -> BlockKey {
-        BlockKey { volume, shard: 0, block }
+        BlockKey { volume, slice: 0, shard: 0, block }
     }
 
     fn block_bytes(seed: u8) -> Vec<u8> {
@@ -340,7 +403,7 @@ mod tests {
         assert_eq!(&hit.bytes()[100..5000], &data[100..5000]);
         // Another volume, shard or block is another entry.
         assert!(cache.get(&key(2, 0), 0, 10).is_none());
-        assert!(cache.get(&BlockKey { volume: 1, shard: 1, block: 0 }, 0, 10).is_none());
+        assert!(cache.get(&BlockKey { volume: 1, slice: 0, shard: 1, block: 0 }, 0, 10).is_none());
         let s = cache.stats();
         assert_eq!(s.hit_bytes, 4900);
         assert_eq!(s.resident_bytes, BLOCK as u64);
@@ -407,12 +470,58 @@ mod tests {
         assert_eq!(cgroup_limit("4:memory:/ctr\n1:cpu:/\n", files), Some(1 << 30));
         assert_eq!(cgroup_limit("4:memory:/free\n", files), None);
         assert_eq!(cgroup_limit("0::/\n", files), None);
+        // A container on v1: its own cgroup is mounted at the root.
+        let v1_container = |path: &str| match path {
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes" => "1073741824\n".to_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(cgroup_limit("12:memory:/docker/3f2a\n1:name=systemd:/docker/3f2a\n", v1_container), Some(1 << 30));
+        // v2, the limit on a parent slice and the leaf unlimited.
+        let v2_parent = |path: &str| match path {
+            "/sys/fs/cgroup/stratum.slice/memory.max" => "1073741824\n".to_owned(),
+            "/sys/fs/cgroup/stratum.slice/stratum.service/memory.max" => "max\n".to_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(cgroup_limit("0::/stratum.slice/stratum.service\n", v2_parent), Some(1 << 30));
         assert_eq!(cgroup_limit("", files), None);
         assert!(default_capacity() > 0, "this machine has memory");
     }
 
     #[test]
-    fn off_at_zero() {
+    fn off_at_zero_and_below_one_block_per_shard() {
         assert!(ReadCache::new(0).is_none());
+        assert!(ReadCache::new(4 << 20).is_some());
+        assert!(ReadCache::new((4 << 20) - 1).is_none());
+    }
+
+    #[test]
+    fn sectors_offered_past_the_block_are_ignored() {
+        let cache = ReadCache::new(16 << 20).expect("on");
+        let data = vec![7u8; 80 * SECTOR];
+        cache.fill(key(1, 0), BLOCK, 0, &data, &[true; 80]);
+        let hit = cache.get(&key(1, 0), 0, BLOCK).expect("the block's own 16 sectors");
+        assert!(hit.bytes().iter().all(|b| *b == 7));
+        cache.fill(key(1, 1), BLOCK, 8 * SECTOR, &data, &[true; 80]);
+        assert!(cache.get(&key(1, 1), 8 * SECTOR, BLOCK).is_some());
+        assert!(cache.get(&key(1, 1), 0, SECTOR).is_none());
+    }
+
+    #[test]
+    fn a_block_changed_in_memory_is_dropped_not_served() {
+        let cache = ReadCache::new(16 << 20).expect("on");
+        let data = block_bytes(9);
+        cache.fill(key(3, 0), BLOCK, 0, &data, &[true; 16]);
+        // Flip a bit of the cached copy behind the cache's back, as bad memory would.
+        {
+            let mut shard = cache.shard(&key(3, 0)).lock().expect("lock");
+            let slot = shard.map.get_mut(&key(3, 0)).expect("cached");
+            let mut bytes = slot.block.bytes.clone();
+            bytes[5 * SECTOR + 17] ^= 0x04;
+            slot.block = Arc::new(CachedBlock { bytes, valid: slot.block.valid, crcs: slot.block.crcs.clone() });
+        }
+        assert!(cache.get(&key(3, 0), 0, SECTOR).is_some(), "sector 0 is intact");
+        assert!(cache.get(&key(3, 0), 5 * SECTOR, 6 * SECTOR).is_none(), "sector 5 no longer matches");
+        assert!(cache.get(&key(3, 0), 0, SECTOR).is_none(), "the whole block is gone");
+        assert_eq!(cache.stats().resident_bytes, 0);
     }
 }

@@ -45,7 +45,7 @@ pub fn needs_respread(node: &Node, vref: &stratum_meta::VolumeRef) -> bool {
 /// the copy. The caller commits it (or drops it).
 pub async fn rewrite_segment(node: &Arc<Node>, core: u16, segment: &Segment, tier: Tier) -> Result<Segment> {
     let SegmentBody::Volume(vref) = &segment.body else { return Ok(segment.clone()) };
-    let source = VolumeReader::new(node.clone(), vref.clone(), segment.size);
+    let source = VolumeReader::background(node.clone(), vref.clone(), segment.size);
     let mut writer = VolumeWriter::new(node.clone(), core, tier)?;
     let mut pos = 0;
     while pos < segment.size {
@@ -78,7 +78,7 @@ pub async fn rewrite_segment(node: &Arc<Node>, core: u16, segment: &Segment, tie
 /// Reads the new copy back and checks it carries the bytes that were written.
 async fn verify_copy(node: &Arc<Node>, copy: &Segment, expected_md5: [u8; 16]) -> Result<()> {
     let SegmentBody::Volume(vref) = &copy.body else { return Ok(()) };
-    let reader = VolumeReader::new(node.clone(), vref.clone(), copy.size);
+    let reader = VolumeReader::background(node.clone(), vref.clone(), copy.size);
     let mut md5 = Md5::new();
     let mut pos = 0;
     while pos < copy.size {

@@ -88,7 +88,7 @@ impl Throttle {
 /// Verifies every block of every shard of a volume; rewrites damaged or
 /// missing shards on their (healthy) disks.
 pub async fn scrub_volume(node: &Arc<Node>, vref: &VolumeRef, size: u64, throttle: &mut Throttle) -> ScrubReport {
-    let reader = VolumeReader::for_scrub(node.clone(), vref.clone(), size);
+    let reader = VolumeReader::background(node.clone(), vref.clone(), size);
     let mut report = ScrubReport { volumes: 1, ..Default::default() };
     let blocks = reader.block_count();
     let shards = vref.disks.len();

@@ -353,7 +353,8 @@ pub struct VolumeReader {
     files: RefCell<Vec<ShardFile>>,
     /// Set when a read had to reconstruct: the volume needs repair.
     pub damaged: std::cell::Cell<bool>,
-    /// Client reads count toward read amplification; the scrubber's do not.
+    /// Client reads count toward read amplification and use the read
+    /// cache; background reads (scrub, tier moves) do neither.
     client: bool,
 }
 
@@ -363,8 +364,10 @@ impl VolumeReader {
         VolumeReader { node, vref, size, files, damaged: std::cell::Cell::new(false), client: true }
     }
 
-    /// A reader for the scrubber: its reads and rebuilds are not client traffic.
-    pub fn for_scrub(node: Arc<Node>, vref: VolumeRef, size: u64) -> VolumeReader {
+    /// A reader for background work (the scrubber, tier moves): its reads
+    /// and rebuilds are not client traffic, and each block is read once, so
+    /// it neither counts toward read amplification nor fills the read cache.
+    pub fn background(node: Arc<Node>, vref: VolumeRef, size: u64) -> VolumeReader {
         VolumeReader { client: false, ..VolumeReader::new(node, vref, size) }
     }
 
@@ -539,7 +542,7 @@ impl VolumeReader {
     }
 
     fn block_key(&self, p: &Piece) -> BlockKey {
-        BlockKey { volume: self.vref.id, shard: p.shard as u32, block: p.block }
+        BlockKey { volume: self.vref.id, slice: self.vref.slice, shard: p.shard as u16, block: p.block }
     }
 
     /// Keeps the sectors under piece `p`, just read from its shard, in the cache.

@@ -239,10 +239,42 @@ fn scrub_reads_do_not_fill_the_read_cache() {
         let (node, root) = node_with_cache("cache-scrub", 1, None, 64 << 20);
         let data = pattern(1024 * 1024, 9);
         let (v, size) = write(&node, &data).await;
-        let reader = VolumeReader::for_scrub(node.clone(), v.clone(), size);
+        let reader = VolumeReader::background(node.clone(), v.clone(), size);
         let pieces = reader.read(0, size).await.expect("scrub read");
         assert_eq!(pieces.iter().map(|p| p.as_slice().len() as u64).sum::<u64>(), size);
         assert_eq!(node.read_cache().expect("cache on").stats().resident_bytes, 0);
+        let _ = std::fs::remove_dir_all(root);
+    });
+}
+
+#[test]
+fn tier_moves_do_not_fill_the_read_cache() {
+    run(|| async {
+        let root = std::env::temp_dir().join(format!("stratum-ec-cache-move-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let config = NodeConfig {
+            tiers: vec![
+                TierConfig { tier: Tier::Hot, disks: vec![root.join("h0")], scheme: None },
+                TierConfig { tier: Tier::Warm, disks: vec![root.join("w0")], scheme: None },
+            ],
+            cores: 1,
+            inline_max_bytes: 64 * 1024,
+            scrub_bytes_per_sec: 0,
+            scrub_interval: std::time::Duration::from_secs(3600),
+            multipart_expiry: std::time::Duration::from_secs(3600),
+            autotier: Default::default(),
+            read_cache_bytes: 64 << 20,
+        };
+        let node = Node::open(&config).expect("node opens");
+        let data = pattern(2 * 1024 * 1024, 3);
+        let (v, size) = write(&node, &data).await;
+        let segment = stratum_meta::Segment { size, body: SegmentBody::Volume(v) };
+        let copy = stratum_engine::mover::rewrite_segment(&node, 0, &segment, Tier::Warm).await.expect("move");
+        let SegmentBody::Volume(moved) = copy.body else { panic!("expected a volume") };
+        let stats = node.read_cache().expect("on").stats();
+        assert_eq!(stats.resident_bytes, 0, "the move's reads are not client reads: {stats:?}");
+        assert_eq!(disk_read(&node), 0, "nor counted as client disk reads");
+        assert_eq!(read(&node, &moved, size, 0, size).await.expect("moved"), data);
         let _ = std::fs::remove_dir_all(root);
     });
 }

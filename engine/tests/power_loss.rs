@@ -191,7 +191,7 @@ async fn read_all(store: &Rc<Store>, key: &str) -> Result<State, String> {
 async fn check_volumes_whole(node: &Arc<Node>, rec: &ObjectRecord) -> Result<(), String> {
     for seg in &rec.segments {
         let SegmentBody::Volume(v) = &seg.body else { continue };
-        let reader = VolumeReader::for_scrub(node.clone(), v.clone(), seg.size);
+        let reader = VolumeReader::background(node.clone(), v.clone(), seg.size);
         let blocks = reader.block_count();
         if blocks == 0 {
             continue;
