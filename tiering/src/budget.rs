@@ -197,6 +197,13 @@ impl<K: Copy + Ord + Hash> Budget<K> {
         Admission { tier: current, moves: Vec::new(), refused: Some(refused) }
     }
 
+    /// Whether `key` would get room in `tier` by the rules of `mode`
+    /// (displacing only objects it outranks by the margin, in
+    /// [`Mode::Ranked`]), without planning anything.
+    pub fn fits(&self, key: K, size_bytes: u64, tier: Tier, rank: Rank, mode: Mode) -> bool {
+        self.room_for(tier, key, size_bytes, rank, mode).is_some()
+    }
+
     /// The budget rule for an object that wanted `tier` and may not get it:
     /// it had to beat the coldest there.
     fn refusal(&self, tier: Tier, rank: Rank) -> Rule {

@@ -379,8 +379,23 @@ impl<K: Copy + Ord + Hash> Planner<K> {
             _ => Mode::Ranked,
         };
         self.budget.set_floor(Tier::Warm, self.policy.floor_rank(Tier::Warm, now_ms));
-        let admission = self.budget.admit(key, size_bytes, d.tier, rank, mode);
+        let want = if self.hot_takes(key, size_bytes, rank, d) { Tier::Hot } else { d.tier };
+        let admission = self.budget.admit(key, size_bytes, want, rank, mode);
         self.steps(admission.moves, d.reason.rule, now_ms)
+    }
+
+    /// An object promoted to warm by frequency goes hot instead when hot
+    /// would take it by rank: it outranks hot's coldest by the admission
+    /// margin, so its bytes are worth more there than theirs. The rate
+    /// thresholds say whether an object is worth a move up at all; where
+    /// it goes is the ranks' to say. On mixed at hot 10 % objects read
+    /// about once a day waited in warm, read from there, while hot held
+    /// objects read less (0.25-0.28 points of hot byte hit).
+    fn hot_takes(&self, key: K, size_bytes: u64, rank: Rank, d: &Decision) -> bool {
+        d.reason.rule == Rule::Frequency
+            && d.tier == Tier::Warm
+            && self.budget.tier_of(key) != Some(Tier::Hot)
+            && self.budget.fits(key, size_bytes, Tier::Hot, rank, Mode::Ranked)
     }
 
     /// The budget's moves as steps, each remembered as its object's placement.
@@ -489,6 +504,35 @@ mod tests {
         assert!(down.to > Tier::Hot);
         assert_eq!(p.tier_of(1), Some(down.to));
         assert_eq!(p.explain(1, later).and_then(|w| w.placed).map(|p| p.rule), Some(down.rule));
+    }
+
+    #[test]
+    fn a_promotion_to_warm_goes_hot_where_hot_takes_it_by_rank() {
+        // Read twice half a day apart: its rate earns warm, not hot.
+        let promote = |p: &mut Planner<u32>| {
+            p.existing(2, facts(1000), Tier::Cold, DAY);
+            assert!(read(p, 2, DAY + HOUR).is_empty());
+            read(p, 2, DAY + 13 * HOUR)
+        };
+        let warm_by_rate = |steps: &[Step<u32>]| {
+            let rule = steps.iter().find(|s| s.key == 2).map(|s| s.rule);
+            assert_eq!(rule, Some(Rule::Frequency), "{steps:?}");
+        };
+        // Hot is full of an object never read: the promotion takes its room.
+        let mut p = planner(1000);
+        p.existing(1, facts(1000), Tier::Hot, DAY);
+        let steps = promote(&mut p);
+        warm_by_rate(&steps);
+        assert_eq!((p.tier_of(2), p.tier_of(1)), (Some(Tier::Hot), Some(Tier::Cold)), "{steps:?}");
+        // Hot is full of an object read every minute: it goes warm.
+        let mut p = planner(1000);
+        p.existing(1, facts(1000), Tier::Hot, DAY);
+        for i in 0..120 {
+            read(&mut p, 1, DAY + 11 * HOUR + i * 60_000);
+        }
+        let steps = promote(&mut p);
+        warm_by_rate(&steps);
+        assert_eq!((p.tier_of(2), p.tier_of(1)), (Some(Tier::Warm), Some(Tier::Hot)), "{steps:?}");
     }
 
     #[test]
