@@ -21,7 +21,7 @@
 //! a long one-off read (a restore, a bulk download) passes through without
 //! flushing the titles that are read all day.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -103,8 +103,11 @@ struct Shard {
     small: VecDeque<BlockKey>,
     main: VecDeque<BlockKey>,
     /// Keys recently evicted from the small queue: seen again, they go to main.
-    ghost: HashSet<BlockKey>,
-    ghost_order: VecDeque<BlockKey>,
+    /// Each with the number of its entry in `ghost_order`: a key that left
+    /// and came back has an older entry there, which must not remove it.
+    ghost: HashMap<BlockKey, u64>,
+    ghost_order: VecDeque<(BlockKey, u64)>,
+    ghost_seq: u64,
     small_bytes: usize,
     main_bytes: usize,
 }
@@ -249,7 +252,7 @@ impl ReadCache {
             slot.block = block;
             return;
         }
-        let to_main = shard.ghost.remove(&key);
+        let to_main = shard.ghost.remove(&key).is_some();
         shard.map.insert(key, Slot { block, freq: 0 });
         if to_main {
             shard.main.push_back(key);
@@ -281,13 +284,17 @@ impl ReadCache {
                 } else {
                     shard.map.remove(&key);
                     freed += size;
-                    shard.ghost.insert(key);
-                    shard.ghost_order.push_back(key);
+                    shard.ghost_seq += 1;
+                    let seq = shard.ghost_seq;
+                    shard.ghost.insert(key, seq);
+                    shard.ghost_order.push_back((key, seq));
                     // Remember about as many keys as main holds blocks.
                     let ghost_max = (self.shard_capacity / size.max(1)).max(1);
                     while shard.ghost_order.len() > ghost_max {
-                        if let Some(old) = shard.ghost_order.pop_front() {
-                            shard.ghost.remove(&old);
+                        if let Some((old, seq)) = shard.ghost_order.pop_front() {
+                            if shard.ghost.get(&old) == Some(&seq) {
+                                shard.ghost.remove(&old);
+                            }
                         }
                     }
                 }
