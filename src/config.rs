@@ -146,7 +146,8 @@ pub struct Config {
     pub autotier: AutoTierConfig,
     pub inline_max_bytes: usize,
     /// Memory for blocks read from disk and verified, shared by all cores
-    /// (0: none; default an eighth of the machine's memory).
+    /// (below 4 MiB, e.g. 0: none; default an eighth of the machine's
+    /// memory, or of the cgroup's limit when lower).
     pub read_cache_bytes: u64,
     /// Background scrub rate per core (0 disables it) and pause between passes.
     pub scrub_bytes_per_sec: u64,

@@ -108,7 +108,8 @@ fn serve(config: Config) -> Result<(), String> {
     for tier in node.tiers() {
         tracing::info!(tier = tier.tier.name(), disks = tier.disks.len(), scheme = %tier.scheme, "tier");
     }
-    tracing::info!(bytes = config.read_cache_bytes, "read cache");
+    let cache_bytes = node.read_cache().map_or(0, |c| c.stats().capacity_bytes);
+    tracing::info!(bytes = cache_bytes, "read cache");
     if node.temp_files_removed > 0 {
         tracing::info!(count = node.temp_files_removed, "removed temp files of interrupted writes");
     }
