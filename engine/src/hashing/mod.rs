@@ -11,7 +11,7 @@
 //! lanes have bytes and no stream waits. A pass costs the same whatever
 //! the number of busy lanes, so the fill is the speed: with eight 1 MiB
 //! uploads on a core, hashing eagerly filled 1.2 lanes on average, running
-//! until every queue was empty 4.0, stopping when lanes run short 7.x.
+//! until every queue was empty 4.0, stopping when lanes run short 6.2.
 
 mod compress;
 
