@@ -10,7 +10,7 @@ use stratum_meta::VolumeRef;
 
 use crate::error::Result;
 use crate::node::Node;
-use crate::shard::{ShardHeader, ShardSink};
+use crate::shard::{ShardHeader, ShardSink, Target};
 use crate::volume::VolumeReader;
 
 /// Stripes checked per read round.
@@ -140,6 +140,7 @@ async fn rewrite_shards(node: &Arc<Node>, reader: &VolumeReader, damaged: &[bool
             tmp,
             disk.shard_path(v.slice, v.id, shard),
             disk.volume_dir(v.slice, v.id),
+            Target::Replace,
         )
         .await?;
         sinks.push((shard, sink));

@@ -92,11 +92,26 @@ pub struct ShardSink {
     pub disk: u32,
     /// The length of the freed file this shard overwrites (cut at seal).
     reused_len: Option<u64>,
+    /// A repair: the file takes the place of the damaged shard. A new
+    /// volume's shard never takes the place of a file already there.
+    replace: bool,
+}
+
+/// What the sealed shard file may take the place of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A new volume's shard: an existing file of that name (another
+    /// volume with the same random id) is an error, never overwritten.
+    New,
+    /// A fresh copy of a damaged or missing shard of the same volume.
+    Replace,
 }
 
 impl ShardSink {
     /// Starts shard `header.shard` at `tmp_path` of the slice `core`: in a
-    /// freed file of the slice when one is kept, else in a new file.
+    /// freed file of the slice when one is kept, else in a new file. Fails
+    /// with `AlreadyExists` when `tmp_path` is taken (a writer of another
+    /// volume with the same id).
     pub async fn create(
         disk: &Disk,
         core: u16,
@@ -104,8 +119,13 @@ impl ShardSink {
         tmp_path: PathBuf,
         final_path: PathBuf,
         final_dir: PathBuf,
+        target: Target,
     ) -> Result<ShardSink> {
         let io = disk.io.clone();
+        if target == Target::Replace {
+            // An earlier repair of this shard that failed half-way.
+            let _ = io.remove(&tmp_path);
+        }
         let mut reused_len = None;
         let mut file = None;
         if let Some(free) = disk.take_free(core) {
@@ -137,6 +157,7 @@ impl ShardSink {
             final_dir,
             disk: disk.id,
             reused_len,
+            replace: target == Target::Replace,
         };
         sink.push(&header.encode()).await?;
         sink.pad().await?;
@@ -225,7 +246,7 @@ impl ShardSink {
             self.file.set_len(self.pos).await?;
         }
         self.file.fdatasync().await?;
-        self.file.rename(&self.final_path).await?;
+        self.file.rename(&self.final_path, self.replace).await?;
         Ok(())
     }
 

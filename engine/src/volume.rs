@@ -16,7 +16,7 @@ use crate::io::{ReadBytes, ReadFile};
 use crate::layout::{self, Piece};
 use crate::limits::{BLOCK_SIZE_BYTES, SECTOR_BYTES};
 use crate::node::{Counters, Node};
-use crate::shard::{block_offset, crc_table_offset, ShardHeader, ShardSink};
+use crate::shard::{block_offset, crc_table_offset, ShardHeader, ShardSink, Target};
 use crate::tier::Tier;
 
 /// A finished, durable body, ready for its metadata to be committed.
@@ -105,13 +105,14 @@ impl VolumeWriter {
     async fn open_sinks(&mut self) -> Result<()> {
         let shards = usize::from(self.vref.data_shards) + usize::from(self.vref.parity_shards);
         let mut failed: Option<EngineError> = None;
+        let mut id_tries = 0;
         loop {
             let healthy = writable_disks(&self.node, self.tier);
             if healthy.is_empty() || healthy.len() < usize::from(self.vref.data_shards) {
                 return Err(failed.unwrap_or_else(|| no_room(&self.node, self.tier)));
             }
             let disks = layout::place(&healthy, shards, self.vref.id);
-            if let Some(e) = failed {
+            if let Some(e) = failed.take() {
                 if disks == self.vref.disks {
                     return Err(e);
                 }
@@ -127,6 +128,15 @@ impl VolumeWriter {
             }
             match self.create_sinks().await {
                 Ok(()) => return Ok(()),
+                Err(e) if is_taken(&e) && id_tries < ID_TRIES => {
+                    // Another writer has a volume of this random id under
+                    // way: nothing is written yet, so take another id.
+                    for sink in self.sinks.drain(..) {
+                        sink.discard().await;
+                    }
+                    id_tries += 1;
+                    self.vref.id = rand::random();
+                }
                 Err(e) => {
                     for sink in self.sinks.drain(..) {
                         sink.discard().await;
@@ -149,6 +159,7 @@ impl VolumeWriter {
                 disk.tmp_path(v.slice, v.id, shard),
                 disk.shard_path(v.slice, v.id, shard),
                 disk.volume_dir(v.slice, v.id),
+                Target::New,
             )
             .await
             .map_err(|e| self.disk_failed(disk.id, e))?;
@@ -212,15 +223,22 @@ impl VolumeWriter {
         }
         let node = self.node.clone();
         let results = join_all(self.sinks.drain(..).map(|s| async move { (s.disk, s.seal().await) })).await;
-        let mut failed = None;
-        for (disk, result) in results {
-            if let Err(e) = result {
-                failed = Some(fail(&node, disk, e));
+        if results.iter().any(|(_, r)| r.is_err()) {
+            // Remove the shards this writer put in place; a name that was
+            // taken (a volume with the same random id) is not ours to remove.
+            let mut failed = None;
+            let mut ours = self.vref.clone();
+            for (shard, (disk, result)) in results.into_iter().enumerate() {
+                if let Err(e) = result {
+                    if let Some(d) = ours.disks.get_mut(shard).filter(|_| is_taken(&e)) {
+                        *d = NO_DISK;
+                        tracing::error!(volume = %format!("{:016x}", self.vref.id), shard, "a volume with the same id is in place: this upload fails, the other volume is kept");
+                    }
+                    failed = Some(fail(&node, disk, e));
+                }
             }
-        }
-        if let Some(e) = failed {
-            crate::commit::remove_volumes(&node, std::slice::from_ref(&self.vref));
-            return Err(e);
+            crate::commit::remove_volumes(&node, std::slice::from_ref(&ours));
+            return Err(failed.unwrap_or_else(|| EngineError::Io(std::io::Error::other("shard seal failed"))));
         }
         // Asked for only now: while the shards were made durable, the other
         // uploads of this core queued more bytes, so the hasher that this
@@ -285,16 +303,27 @@ fn writable_disks(node: &Node, tier: Tier) -> Vec<u32> {
 }
 
 /// An I/O error on a disk marks it faulty; ENOSPC marks it full (not
-/// broken: it takes shards again once space is freed).
+/// broken: it takes shards again once space is freed). A name already
+/// taken says nothing about the disk.
 fn fail(node: &Node, disk: u32, e: EngineError) -> EngineError {
     if let (EngineError::Io(io), Some(d)) = (&e, node.disk(disk)) {
         if io.raw_os_error() == Some(libc::ENOSPC) {
             d.mark_full();
-        } else {
+        } else if !is_taken(&e) {
             d.mark_faulty(&io.to_string());
         }
     }
     e
+}
+
+/// Fresh ids tried when a new volume's id is taken (2^-64 each).
+const ID_TRIES: u32 = 4;
+/// A disk id no disk has: `remove_volumes` skips the shard.
+const NO_DISK: u32 = u32::MAX;
+
+/// The file name was taken: another volume drew the same random id.
+fn is_taken(e: &EngineError) -> bool {
+    matches!(e, EngineError::Io(io) if io.kind() == std::io::ErrorKind::AlreadyExists)
 }
 
 fn encode_parity(stripe: &[u8], v: &VolumeRef) -> Result<Vec<Vec<u8>>> {
@@ -609,4 +638,77 @@ fn direct_piece(by_shard: &BTreeMap<usize, Option<SectorRead>>, p: &Piece, bs: u
     }
     let start = usize::try_from(pos - read.first * SECTOR_BYTES).ok()?;
     Some(Verified { bytes: read.data.clone(), start, end: start + p.len })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::NodeConfig;
+
+    fn node(name: &str) -> (Arc<Node>, PathBuf) {
+        let root = std::env::temp_dir().join(format!("stratum-vol-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        // Two disks: a volume has a shard on each.
+        let mut config = NodeConfig::single(&root.join("d0"), 1);
+        config.tiers[0].disks.push(root.join("d1"));
+        (Node::open(&config).expect("node opens"), root)
+    }
+
+    fn bytes(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    }
+
+    /// A writer whose random id is forced to `id`, fed `data`.
+    async fn writer(node: &Arc<Node>, id: u64, data: &[u8]) -> VolumeWriter {
+        let mut w = VolumeWriter::new(node.clone(), 0, Tier::Hot).expect("writer");
+        w.vref.id = id;
+        w.write(data).await.expect("write");
+        w
+    }
+
+    async fn read_back(node: &Arc<Node>, sealed: &SealedVolume) -> Vec<u8> {
+        let SegmentBody::Volume(v) = &sealed.body else { panic!("expected a volume") };
+        let reader = VolumeReader::new(node.clone(), v.clone(), sealed.size);
+        let mut out = Vec::new();
+        for piece in reader.read(0, sealed.size).await.expect("read") {
+            out.extend_from_slice(piece.as_slice());
+        }
+        out
+    }
+
+    fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static) {
+        glommio::LocalExecutorBuilder::default().spawn(f).expect("executor").join().expect("join");
+    }
+
+    #[test]
+    fn a_new_volume_never_takes_the_place_of_a_sealed_one_with_the_same_id() {
+        run(|| async {
+            let (node, root) = node("same-id-sealed");
+            let (first, second) = (bytes(300_000, 1), bytes(300_000, 2));
+            let sealed = writer(&node, 7, &first).await.seal().await.expect("first seals");
+            let err = writer(&node, 7, &second).await.seal().await.expect_err("the second upload fails");
+            assert!(is_taken(&err), "{err}");
+            assert_eq!(read_back(&node, &sealed).await, first, "the first volume's bytes are untouched");
+            assert!(node.disks().all(|d| !d.is_faulty()), "a taken name says nothing about the disk");
+            let _ = std::fs::remove_dir_all(root);
+        });
+    }
+
+    #[test]
+    fn a_writer_whose_id_is_under_way_takes_another() {
+        run(|| async {
+            let (node, root) = node("same-id-open");
+            let (first, second) = (bytes(300_000, 3), bytes(300_000, 4));
+            // Both past their first stripe: the first has its shard files.
+            let a = writer(&node, 9, &first).await;
+            let b = writer(&node, 9, &second).await;
+            assert_ne!(b.vref.id, 9, "the second writer drew a new id");
+            let (a, b) = (a.seal().await.expect("a seals"), b.seal().await.expect("b seals"));
+            assert_eq!(read_back(&node, &a).await, first);
+            assert_eq!(read_back(&node, &b).await, second);
+            let _ = std::fs::remove_dir_all(root);
+        });
+    }
 }

@@ -25,7 +25,8 @@ pub type IoFuture<'a, T> = Pin<Box<dyn Future<Output = io::Result<T>> + 'a>>;
 
 /// The file operations the engine's shard path needs, and nothing more.
 pub trait DiskIo: Send + Sync {
-    /// Creates (truncates) a file for writing.
+    /// Creates a new file for writing; fails with `AlreadyExists` when one
+    /// is there (two writers never share a file).
     fn create<'a>(&'a self, path: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>>;
     /// Opens a file for reading; `None` when it does not exist.
     fn open<'a>(&'a self, path: &'a Path) -> IoFuture<'a, Option<Rc<dyn ReadFile>>>;
@@ -41,7 +42,8 @@ pub trait DiskIo: Send + Sync {
     /// Takes an existing file as the new file `to`, to be overwritten in
     /// place: its old bytes stay until overwritten, and its length until
     /// [`WriteFile::set_len`]. Overwriting allocated blocks spares the
-    /// filesystem an inode and its block allocation.
+    /// filesystem an inode and its block allocation. Fails with
+    /// `AlreadyExists` when `to` is there.
     fn reuse<'a>(&'a self, from: &'a Path, to: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>>;
     /// The names in a directory.
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
@@ -70,7 +72,10 @@ pub trait WriteFile {
     fn fdatasync(&self) -> IoFuture<'_, ()>;
     /// Cuts (or extends) the file to `len` bytes; durable with the next `fdatasync`.
     fn set_len(&self, len: u64) -> IoFuture<'_, ()>;
-    fn rename<'a>(&'a mut self, to: &'a Path) -> IoFuture<'a, ()>;
+    /// Moves the file to `to`: over a file there only with `replace`, else
+    /// failing with `AlreadyExists` (a new volume never takes the place of
+    /// another that happens to have the same id).
+    fn rename<'a>(&'a mut self, to: &'a Path, replace: bool) -> IoFuture<'a, ()>;
     fn close(self: Box<Self>) -> IoFuture<'static, ()>;
 }
 

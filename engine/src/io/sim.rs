@@ -64,6 +64,10 @@ fn not_found(path: &Path) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("{}: no such file", path.display()))
 }
 
+fn exists(path: &Path) -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: file exists", path.display()))
+}
+
 impl State {
     fn check(&self, path: Option<&Path>) -> io::Result<()> {
         if self.powered_off {
@@ -231,6 +235,9 @@ impl DiskIo for SimDisk {
             if !path.parent().is_some_and(|d| s.dirs.contains(d)) {
                 return Err(not_found(path));
             }
+            if s.names.contains_key(path) {
+                return Err(exists(path));
+            }
             s.next_inode += 1;
             let id = s.next_inode;
             s.inodes.insert(id, Inode::default());
@@ -285,6 +292,9 @@ impl DiskIo for SimDisk {
         Box::pin(async move {
             let mut s = self.lock();
             s.step(Some(to))?;
+            if s.names.contains_key(to) {
+                return Err(exists(to));
+            }
             let inode = s.rename(from, to)?;
             Ok(Box::new(SimWrite { disk: self.clone(), inode, path: to.to_owned() }) as Box<dyn WriteFile>)
         })
@@ -365,7 +375,7 @@ impl WriteFile for SimWrite {
         })
     }
 
-    fn rename<'a>(&'a mut self, to: &'a Path) -> IoFuture<'a, ()> {
+    fn rename<'a>(&'a mut self, to: &'a Path, replace: bool) -> IoFuture<'a, ()> {
         Box::pin(async move {
             let mut s = self.disk.lock();
             s.step(Some(to))?;
@@ -374,6 +384,9 @@ impl WriteFile for SimWrite {
             }
             if !to.parent().is_some_and(|d| s.dirs.contains(d)) {
                 return Err(not_found(to));
+            }
+            if !replace && s.names.contains_key(to) {
+                return Err(exists(to));
             }
             s.names.remove(&self.path);
             s.names.insert(to.to_owned(), self.inode);
@@ -449,11 +462,11 @@ mod tests {
         disk.create_dir_all(tmp).expect("dirs");
         disk.create_dir_all(vol).expect("dirs");
         let mut f = write(&disk, &tmp.join("x"), b"body", true);
-        block_on(f.rename(&vol.join("x"))).expect("rename");
+        block_on(f.rename(&vol.join("x"), false)).expect("rename");
         disk.power_loss();
         assert_eq!(disk.contents(&vol.join("x")), None);
         let mut f2 = write(&disk, &tmp.join("y"), b"body", true);
-        block_on(f2.rename(&vol.join("y"))).expect("rename");
+        block_on(f2.rename(&vol.join("y"), false)).expect("rename");
         block_on(disk.sync_dir(vol)).expect("sync");
         drop((f, f2));
         disk.power_loss();

@@ -1,7 +1,9 @@
 //! The real disk: glommio's io_uring files with O_DIRECT.
 
+use std::ffi::CString;
 use std::io;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use glommio::io::{Directory, DmaFile, OpenOptions};
@@ -18,8 +20,8 @@ fn err<T>(e: glommio::GlommioError<T>) -> io::Error {
 impl DiskIo for Uring {
     fn create<'a>(&'a self, path: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>> {
         Box::pin(async move {
-            let file = DmaFile::create(path).await.map_err(err)?;
-            Ok(Box::new(UringWrite(file)) as Box<dyn WriteFile>)
+            let file = OpenOptions::new().write(true).create_new(true).dma_open(path).await.map_err(err)?;
+            Ok(Box::new(UringWrite(file, path.to_owned())) as Box<dyn WriteFile>)
         })
     }
 
@@ -58,11 +60,11 @@ impl DiskIo for Uring {
     fn reuse<'a>(&'a self, from: &'a Path, to: &'a Path) -> IoFuture<'a, Box<dyn WriteFile>> {
         Box::pin(async move {
             let file = OpenOptions::new().write(true).dma_open(from).await.map_err(err)?;
-            if let Err(e) = file.rename(to).await {
+            if let Err(e) = rename(from, to, false).await {
                 let _ = file.close().await;
-                return Err(err(e));
+                return Err(e);
             }
-            Ok(Box::new(UringWrite(file)) as Box<dyn WriteFile>)
+            Ok(Box::new(UringWrite(file, to.to_owned())) as Box<dyn WriteFile>)
         })
     }
 
@@ -86,7 +88,38 @@ impl DiskIo for Uring {
     }
 }
 
-struct UringWrite(DmaFile);
+/// A file being written, and its path now (glommio's own record of the
+/// path is not kept up to date: renames go through [`rename`]).
+struct UringWrite(DmaFile, PathBuf);
+
+/// Renames on a blocking thread (a rename may wait for the directory's
+/// blocks); over an existing `to` only with `replace`.
+async fn rename(from: &Path, to: &Path, replace: bool) -> io::Result<()> {
+    let (from, to) = (from.to_owned(), to.to_owned());
+    glommio::executor().spawn_blocking(move || rename_now(&from, &to, replace)).await
+}
+
+fn rename_now(from: &Path, to: &Path, replace: bool) -> io::Result<()> {
+    if replace {
+        return std::fs::rename(from, to);
+    }
+    let (c_from, c_to) = (CString::new(from.as_os_str().as_bytes())?, CString::new(to.as_os_str().as_bytes())?);
+    // SAFETY: both paths are NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(libc::AT_FDCWD, c_from.as_ptr(), libc::AT_FDCWD, c_to.as_ptr(), libc::RENAME_NOREPLACE)
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() != Some(libc::EINVAL) {
+        return Err(e);
+    }
+    // A filesystem without RENAME_NOREPLACE: a hard link fails just the same
+    // when `to` exists.
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
 
 impl WriteFile for UringWrite {
     fn alloc(&self, len: usize) -> WriteBuf {
@@ -114,8 +147,12 @@ impl WriteFile for UringWrite {
         Box::pin(async move { self.0.truncate(len).await.map_err(err) })
     }
 
-    fn rename<'a>(&'a mut self, to: &'a Path) -> IoFuture<'a, ()> {
-        Box::pin(async move { self.0.rename(to).await.map_err(err) })
+    fn rename<'a>(&'a mut self, to: &'a Path, replace: bool) -> IoFuture<'a, ()> {
+        Box::pin(async move {
+            rename(&self.1, to, replace).await?;
+            self.1 = to.to_owned();
+            Ok(())
+        })
     }
 
     fn close(self: Box<Self>) -> IoFuture<'static, ()> {
