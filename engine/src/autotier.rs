@@ -155,10 +155,32 @@ impl AutoTierShared {
 /// in its metadata record (inline): it has no tier to move between.
 pub fn facts_of(key: &str, record: &ObjectRecord) -> Option<(Facts, Tier)> {
     let tier = record.segments.iter().find_map(|s| s.body.volume()).and_then(|v| Tier::from_code(v.tier))?;
-    let meta = |name: &str| record.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let hint = hint_of(meta(stratum_tiering::hint::TIER_META_KEY), meta(stratum_tiering::hint::PIN_META_KEY));
+    let hint = hint_of_object((&record.user_meta, &record.headers));
     let content = ContentClass::classify(&record.content_type, key);
     Some((Facts { size_bytes: record.size, content, hint }, tier))
+}
+
+/// An object's user metadata and stored headers: what its hint is read from.
+pub type HintSource<'a> = (&'a [(String, String)], &'a [(String, String)]);
+
+/// An object's hint: its `x-amz-meta-stratum-tier` / `-pin` when it has
+/// them, else what its S3 storage class asks for. The infrequent-access
+/// classes start warm and never decay below it, Glacier Instant Retrieval
+/// starts cold (reads may still promote both), the archive classes stay
+/// cold (and still read at once: there is no restore here); the others
+/// leave the object to the policy.
+pub fn hint_of_object((user_meta, headers): HintSource<'_>) -> Hint {
+    let meta = |name: &str| user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let (tier, pin) = (meta(stratum_tiering::hint::TIER_META_KEY), meta(stratum_tiering::hint::PIN_META_KEY));
+    if tier.is_some() || pin.is_some() {
+        return hint_of(tier, pin);
+    }
+    match stratum_meta::storage_class(headers) {
+        Some("STANDARD_IA" | "ONEZONE_IA") => Hint::Prefer(Tier::Warm),
+        Some("GLACIER_IR") => Hint::Prefer(Tier::Cold),
+        Some("GLACIER" | "DEEP_ARCHIVE") => Hint::Pin(Tier::Cold),
+        _ => Hint::Auto,
+    }
 }
 
 /// A hint as stored; one the policy cannot read counts as none (the
@@ -901,6 +923,24 @@ mod tests {
 
     fn facts(size_bytes: u64, content: ContentClass, hint: Hint) -> Facts {
         Facts { size_bytes, content, hint }
+    }
+
+    #[test]
+    fn the_tier_hint_wins_else_the_storage_class_decides() {
+        let pairs =
+            |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let class = |c: &str| pairs(&[(stratum_meta::STORAGE_CLASS_HEADER, c)]);
+        assert_eq!(hint_of_object((&[], &[])), Hint::Auto);
+        assert_eq!(hint_of_object((&[], &class("STANDARD_IA"))), Hint::Prefer(Tier::Warm));
+        assert_eq!(hint_of_object((&[], &class("ONEZONE_IA"))), Hint::Prefer(Tier::Warm));
+        assert_eq!(hint_of_object((&[], &class("GLACIER_IR"))), Hint::Prefer(Tier::Cold));
+        assert_eq!(hint_of_object((&[], &class("GLACIER"))), Hint::Pin(Tier::Cold));
+        assert_eq!(hint_of_object((&[], &class("DEEP_ARCHIVE"))), Hint::Pin(Tier::Cold));
+        assert_eq!(hint_of_object((&[], &class("INTELLIGENT_TIERING"))), Hint::Auto);
+        let hot = pairs(&[("stratum-tier", "hot")]);
+        assert_eq!(hint_of_object((&hot, &class("DEEP_ARCHIVE"))), Hint::Prefer(Tier::Hot), "the tier hint wins");
+        let unreadable = pairs(&[("stratum-tier", "lukewarm")]);
+        assert_eq!(hint_of_object((&unreadable, &class("GLACIER"))), Hint::Auto, "a hint given, unreadable: none");
     }
 
     #[test]

@@ -582,16 +582,17 @@ impl Store {
     }
 
     /// The tier a new body goes to: its hint (`x-amz-meta-stratum-tier`,
-    /// `-pin`), else where its content class's new objects go now; hot
-    /// when automatic tiering is off.
+    /// `-pin`, else its storage class: [`crate::autotier::hint_of_object`]),
+    /// else where its content class's new objects go now; hot when
+    /// automatic tiering is off.
     /// A tier whose disks are full or faulty, or lack room for `size` bytes,
     /// gives way to the nearest that takes the body, colder first (the
     /// planner moves it once it can).
-    pub fn placement(&self, content_type: &str, key: &str, hint: (Option<&str>, Option<&str>), size: u64) -> Tier {
+    pub fn placement(&self, content_type: &str, key: &str, hint: crate::autotier::HintSource<'_>, size: u64) -> Tier {
         let Some(shared) = &self.node.autotier else {
             return Tier::Hot;
         };
-        let want = shared.placement(content_type, key, crate::autotier::hint_of(hint.0, hint.1));
+        let want = shared.placement(content_type, key, crate::autotier::hint_of_object(hint));
         let takes = |tier: Tier| crate::volume::takes_body(&self.node, tier, size);
         if takes(want) {
             return want;

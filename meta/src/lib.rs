@@ -30,4 +30,7 @@ pub use error::MetaError;
 pub use keys::{object_key, partition_of_bucket, partition_of_object, split_object_key};
 pub use listing::{ListEntry, ListPage, UploadEntry};
 pub use partition::{AccessEntry, AccessUpdate, Applied, Op, Partition};
-pub use record::{BucketRecord, CorsRule, ObjectRecord, PartRecord, Segment, SegmentBody, UploadRecord, VolumeRef};
+pub use record::{
+    storage_class, BucketRecord, CorsRule, ObjectRecord, PartRecord, Segment, SegmentBody, UploadRecord, VolumeRef,
+    STORAGE_CLASS_HEADER,
+};

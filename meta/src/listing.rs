@@ -4,12 +4,19 @@
 use fjall::Keyspace;
 
 use crate::keys::{bucket_prefix, split_upload_key};
-use crate::record::decode;
+use crate::record::{decode, storage_class};
 use crate::{MetaError, ObjectRecord, Partition, UploadRecord};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListEntry {
-    Object { key: String, size: u64, etag: String, modified_ms: i64 },
+    /// `storage_class`: `None` is STANDARD.
+    Object {
+        key: String,
+        size: u64,
+        etag: String,
+        modified_ms: i64,
+        storage_class: Option<String>,
+    },
     Upload(UploadEntry),
     Prefix(String),
 }
@@ -19,6 +26,8 @@ pub struct UploadEntry {
     pub key: String,
     pub upload_id: String,
     pub initiated_ms: i64,
+    /// `None` is STANDARD.
+    pub storage_class: Option<String>,
 }
 
 impl ListEntry {
@@ -69,6 +78,7 @@ impl Partition {
             Ok(Some(ListEntry::Object {
                 key: key.to_owned(),
                 size: rec.size,
+                storage_class: storage_class(&rec.headers).map(str::to_owned),
                 etag: rec.etag,
                 modified_ms: rec.modified_ms,
             }))
@@ -90,6 +100,7 @@ impl Partition {
                 key: key.to_owned(),
                 upload_id: upload_id.to_owned(),
                 initiated_ms: rec.initiated_ms,
+                storage_class: storage_class(&rec.headers).map(str::to_owned),
             })))
         })
     }
@@ -178,7 +189,7 @@ mod tests {
     use crate::{Op, Segment};
 
     fn obj(key: &str) -> ListEntry {
-        ListEntry::Object { key: key.into(), size: 1, etag: "e".into(), modified_ms: 0 }
+        ListEntry::Object { key: key.into(), size: 1, etag: "e".into(), modified_ms: 0, storage_class: None }
     }
 
     #[test]

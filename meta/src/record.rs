@@ -66,6 +66,15 @@ impl SegmentBody {
     }
 }
 
+/// The stored header naming an object's (or upload's) S3 storage class,
+/// kept in `headers` only when it is not STANDARD (as S3 answers it).
+pub const STORAGE_CLASS_HEADER: &str = "x-amz-storage-class";
+
+/// The storage class among stored headers; `None` is STANDARD.
+pub fn storage_class(headers: &[(String, String)]) -> Option<&str> {
+    headers.iter().find(|(k, _)| k == STORAGE_CLASS_HEADER).map(|(_, v)| v.as_str())
+}
+
 /// One stretch of an object's body: the body of a simple PUT, or one
 /// multipart part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

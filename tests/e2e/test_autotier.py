@@ -189,6 +189,27 @@ def test_parts_are_written_where_the_upload_places_the_object(server_factory):
     assert c.get_object(Bucket="uploads", Key="film.bin")["Body"].read() == b"".join(parts)
 
 
+def test_the_storage_class_places_the_body_unless_a_tier_hint_says_otherwise(server_factory):
+    srv, c = start_tiered(server_factory, "classes", "classes")
+    body = random.Random(5).randbytes(200_000)
+    for key, class_, meta in (("ia.bin", "STANDARD_IA", {}), ("ir.bin", "GLACIER_IR", {}),
+                              ("deep.bin", "DEEP_ARCHIVE", {}), ("hinted.bin", "STANDARD_IA", {"stratum-tier": "hot"})):
+        c.put_object(Bucket="classes", Key=key, Body=body, ContentType="video/mp4", StorageClass=class_, Metadata=meta)
+    # video/mp4 alone would go hot: the class (or the hint) decides.
+    assert tier_of(srv, "classes", "ia.bin") == "warm"
+    assert tier_of(srv, "classes", "ir.bin") == "cold"
+    assert tier_of(srv, "classes", "deep.bin") == "cold"
+    assert tier_of(srv, "classes", "hinted.bin") == "hot"
+    rules = {key: srv.admin("why", "classes", key)["placed"]["rule"]["name"]
+             for key in ("ia.bin", "ir.bin", "deep.bin", "hinted.bin")}
+    assert rules == {"ia.bin": "hint", "ir.bin": "hint", "deep.bin": "pinned", "hinted.bin": "hint"}
+    # A copy onto itself into another class moves the body there.
+    c.copy_object(Bucket="classes", Key="ia.bin", CopySource={"Bucket": "classes", "Key": "ia.bin"},
+                  StorageClass="GLACIER_IR")
+    assert tier_of(srv, "classes", "ia.bin") == "cold"
+    assert c.get_object(Bucket="classes", Key="ia.bin")["Body"].read() == body
+
+
 def test_a_node_with_one_tier_says_tiering_is_off(server):
     c = server.client()
     bucket = f"one-{random.randrange(1 << 30)}"

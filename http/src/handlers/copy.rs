@@ -3,13 +3,14 @@
 //! copy works between buckets and between cores alike.
 
 use stratum_engine::{ObjectRecord, PartRecord, SealedVolume};
+use stratum_meta::STORAGE_CLASS_HEADER;
 
 use crate::aws_chunked::{ChecksumAlgo, ChecksumHasher};
 use crate::conditional::{evaluate, Outcome};
 use crate::ctx::{now_ms, Ctx};
 use crate::error::S3Error;
 use crate::handlers::multipart::{part_number, upload_id, PART_NUMBER_MAX};
-use crate::handlers::object::ObjectMeta;
+use crate::handlers::object::{storage_class, ObjectMeta};
 use crate::handlers::tagging::header_tags;
 use crate::handlers::{conditions, object_of, quoted};
 use crate::limits::PUT_SIZE_MAX_BYTES;
@@ -29,7 +30,10 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
         )));
     }
     let replace = directive(req, "x-amz-metadata-directive")?;
-    if !replace && src_bucket == bucket && src_key == key {
+    let class = storage_class(req)?;
+    // A copy onto itself that names a storage class changes the class.
+    let names_class = req.header(STORAGE_CLASS_HEADER).is_some();
+    if !replace && !names_class && src_bucket == bucket && src_key == key {
         return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
@@ -45,10 +49,14 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
         }
     };
     meta.tags = if directive(req, "x-amz-tagging-directive")? { header_tags(req)? } else { source.tags.clone() };
+    // S3: a copy is STANDARD unless the request names its class, whatever
+    // the source's.
+    meta.headers.retain(|(name, _)| name != STORAGE_CLASS_HEADER);
+    if let Some(class) = class {
+        meta.headers.push((STORAGE_CLASS_HEADER.to_owned(), class.to_owned()));
+    }
     // Where the tiering policy would put the copy, so it is not moved after.
-    let meta_of = |name: &str| meta.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let hint = (meta_of("stratum-tier"), meta_of("stratum-pin"));
-    let tier = ctx.store.placement(&meta.content_type, key, hint, source.size);
+    let tier = ctx.store.placement(&meta.content_type, key, meta.hint(), source.size);
     let (volume, _) = copy_range(ctx, &source, 0, source.size, None, tier).await?;
     // A multipart source keeps its ETag semantics only as an MD5 of the bytes now.
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
@@ -78,7 +86,7 @@ pub async fn upload_part_copy(ctx: &Ctx, req: &Request) -> Result<Response, S3Er
             .with("MaxSizeAllowed", PUT_SIZE_MAX_BYTES.to_string()));
     }
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
-    let tier = ctx.store.placement(&upload.content_type, key, (None, None), end - start);
+    let tier = ctx.store.placement(&upload.content_type, key, (&upload.user_meta, &upload.headers), end - start);
     let (volume, checksum) = copy_range(ctx, &source, start, end, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let modified_ms = now_ms();

@@ -44,12 +44,12 @@ fn split(page: &ListPage, fetch_owner: bool) -> (Vec<xml::ObjectEntry>, Vec<Stri
     let mut prefixes = Vec::new();
     for entry in &page.entries {
         match entry {
-            ListEntry::Object { key, size, etag, modified_ms } => contents.push(xml::ObjectEntry {
+            ListEntry::Object { key, size, etag, modified_ms, storage_class } => contents.push(xml::ObjectEntry {
                 key: key.clone(),
                 last_modified_ms: *modified_ms,
                 etag: quoted(etag),
                 size: *size,
-                storage_class: "STANDARD".into(),
+                storage_class: storage_class.as_deref().unwrap_or("STANDARD").into(),
                 owner: fetch_owner.then(owner),
             }),
             ListEntry::Prefix(p) => prefixes.push(p.clone()),
@@ -142,7 +142,7 @@ pub async fn list_multipart_uploads(ctx: &Ctx, req: &Request) -> Result<Response
                 upload_id: u.upload_id.clone(),
                 initiator: owner(),
                 owner: owner(),
-                storage_class: "STANDARD".into(),
+                storage_class: u.storage_class.as_deref().unwrap_or("STANDARD").into(),
                 initiated_ms: u.initiated_ms,
             }),
             ListEntry::Prefix(p) => common_prefixes.push(p.clone()),

@@ -66,9 +66,7 @@ pub async fn upload_part(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
     let (upload, _) = ctx.store.list_parts(bucket, key, upload_id, PART_NUMBER_MAX, 0).await?;
     let algo = upload.checksum_algorithm.as_deref().and_then(ChecksumAlgo::from_algorithm_name);
     // Every part where the upload's type and hint place the object.
-    let meta_of = |name: &str| upload.user_meta.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let hint = (meta_of("stratum-tier"), meta_of("stratum-pin"));
-    let tier = ctx.store.placement(&upload.content_type, key, hint, body.len());
+    let tier = ctx.store.placement(&upload.content_type, key, (&upload.user_meta, &upload.headers), body.len());
     let volume = receive_volume(ctx, req, body, algo, tier).await?;
     let etag = hex::encode(volume.md5);
     let part = PartRecord {
@@ -139,7 +137,7 @@ pub async fn list_parts(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
                 .with("ArgumentName", "part-number-marker")
         })?,
     };
-    let (_, mut parts) = ctx.store.list_parts(bucket, key, upload_id, marker, max_parts).await?;
+    let (upload, mut parts) = ctx.store.list_parts(bucket, key, upload_id, marker, max_parts).await?;
     let is_truncated = parts.len() > max_parts;
     parts.truncate(max_parts);
     let result = xml::ListPartsResult {
@@ -148,7 +146,7 @@ pub async fn list_parts(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
         upload_id: upload_id.to_owned(),
         initiator: owner(),
         owner: owner(),
-        storage_class: "STANDARD".into(),
+        storage_class: stratum_meta::storage_class(&upload.headers).unwrap_or("STANDARD").into(),
         part_number_marker: marker,
         next_part_number_marker: parts.last().map_or(0, |p| p.part_number),
         max_parts: max_parts as u32,

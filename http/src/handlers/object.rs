@@ -2,6 +2,7 @@
 
 use base64::Engine as _;
 use stratum_engine::{ObjectRecord, SealedVolume, VolumeWriter};
+use stratum_meta::STORAGE_CLASS_HEADER;
 
 use crate::aws_chunked::ChecksumAlgo;
 use crate::body::Body;
@@ -19,6 +20,30 @@ use crate::xml;
 /// Headers stored with an object and returned as they were sent.
 const STORED_HEADERS: &[&str] =
     &["cache-control", "content-disposition", "content-encoding", "content-language", "expires"];
+
+/// The storage classes a general-purpose S3 bucket takes (exact spelling).
+/// Each is kept with the object and answered back; it also places the body
+/// (`stratum_engine::autotier::hint_of_object`).
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "REDUCED_REDUNDANCY",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+    "GLACIER_IR",
+];
+
+/// The request's `x-amz-storage-class` to keep: `None` for STANDARD or
+/// none given (S3 leaves STANDARD out of GET and HEAD).
+pub fn storage_class(req: &Request) -> Result<Option<&str>, S3Error> {
+    match req.header(STORAGE_CLASS_HEADER) {
+        None | Some("STANDARD") => Ok(None),
+        Some(class) if STORAGE_CLASSES.contains(&class) => Ok(Some(class)),
+        Some(_) => Err(S3Error::new("InvalidStorageClass", 400, "The storage class you specified is not valid")),
+    }
+}
 
 /// The metadata a PUT (or CreateMultipartUpload) carries in its headers.
 pub struct ObjectMeta {
@@ -39,6 +64,9 @@ impl ObjectMeta {
                     headers.push(((*name).to_owned(), value));
                 }
             }
+        }
+        if let Some(class) = storage_class(req)? {
+            headers.push((STORAGE_CLASS_HEADER.to_owned(), class.to_owned()));
         }
         let mut user_meta: Vec<(String, String)> = Vec::new();
         for (name, value) in &req.head.headers {
@@ -63,6 +91,11 @@ impl ObjectMeta {
             .with("MaxSizeAllowed", USER_META_MAX_BYTES.to_string()));
         }
         Ok(ObjectMeta { content_type, headers, user_meta, tags: header_tags(req)? })
+    }
+
+    /// What places the body: the tiering hint and the storage class.
+    pub fn hint(&self) -> stratum_engine::autotier::HintSource<'_> {
+        (&self.user_meta, &self.headers)
     }
 
     pub fn into_record(self, etag: String, size: u64) -> ObjectRecord {
@@ -163,12 +196,7 @@ pub async fn put_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result
     ctx.store.bucket(bucket).ok_or_else(S3Error::no_such_bucket)?;
     let meta = ObjectMeta::from_request(req)?;
     // Where the tiering policy would put it, so it is not moved right after.
-    let tier = ctx.store.placement(
-        req.header("content-type").unwrap_or_default(),
-        key,
-        (req.header("x-amz-meta-stratum-tier"), req.header("x-amz-meta-stratum-pin")),
-        body.len(),
-    );
+    let tier = ctx.store.placement(&meta.content_type, key, meta.hint(), body.len());
     let volume = receive_volume(ctx, req, body, None, tier).await?;
     let mut record = meta.into_record(hex::encode(volume.md5), volume.size);
     record.checksum = body.checksum().map(|(algo, value)| (algo.algorithm_name().to_owned(), value.clone()));
@@ -209,7 +237,7 @@ fn object_headers(mut resp: Response, record: &ObjectRecord) -> Response {
         resp = resp.header("x-amz-mp-parts-count", parts);
     }
     for (name, value) in &record.headers {
-        if let Some(known) = STORED_HEADERS.iter().find(|h| **h == name) {
+        if let Some(known) = STORED_HEADERS.iter().chain([&STORAGE_CLASS_HEADER]).find(|h| **h == name) {
             resp = resp.header(*known, value.clone());
         }
     }
