@@ -335,3 +335,43 @@ def test_abandoned_uploads_expire_and_free_their_parts(server_factory):
         assert time.monotonic() < deadline, "expired uploads kept their parts on disk"
         time.sleep(0.5)
     c.delete_bucket(Bucket="abandon")  # nothing holds the bucket any more
+
+
+def test_get_and_head_by_part_number(s3, bucket):
+    """partNumber reads one part (a ranged GET of its bytes), as the AWS SDKs'
+    multipart downloads do: first part 1, then up to x-amz-mp-parts-count."""
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB + 17), os.urandom(100_000)]
+    upload_id, done = upload_parts(s3, bucket, "mp", parts)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id, MultipartUpload={"Parts": done})
+    size = sum(len(p) for p in parts)
+    first = s3.get_object(Bucket=bucket, Key="mp", PartNumber=1)
+    assert http_status(first) == 206
+    assert first["PartsCount"] == 3
+    assert first["ContentRange"] == f"bytes 0-{5 * MiB - 1}/{size}"
+    got = [first["Body"].read()] + [
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=n)["Body"].read() for n in range(2, first["PartsCount"] + 1)]
+    assert got == parts
+    head = s3.head_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert (http_status(head), head["ContentLength"], head["PartsCount"]) == (206, len(parts[1]), 3)
+    assert head["ContentRange"] == f"bytes {5 * MiB}-{10 * MiB + 16}/{size}"
+    assert "PartsCount" not in s3.head_object(Bucket=bucket, Key="mp"), "only a part's answer counts the parts"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=4)
+    assert (error_code(e.value), http_status(e.value)) == ("InvalidPartNumber", 416)
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=2, Range="bytes=0-9")
+    assert (error_code(e.value), http_status(e.value)) == ("InvalidRequest", 400)
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="mp", PartNumber=10_001)
+    assert (error_code(e.value), http_status(e.value)) == ("InvalidArgument", 400)
+
+
+def test_part_number_one_of_a_plain_object_is_all_of_it(s3, bucket):
+    body = os.urandom(300_000)
+    s3.put_object(Bucket=bucket, Key="plain", Body=body)
+    got = s3.get_object(Bucket=bucket, Key="plain", PartNumber=1)
+    assert (http_status(got), got["ContentRange"], got["Body"].read()) == (206, f"bytes 0-299999/300000", body)
+    assert "PartsCount" not in got
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="plain", PartNumber=2)
+    assert (error_code(e.value), http_status(e.value)) == ("InvalidPartNumber", 416)

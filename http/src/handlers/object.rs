@@ -9,6 +9,7 @@ use crate::body::Body;
 use crate::conditional::{evaluate, Outcome};
 use crate::ctx::{now_ms, Ctx};
 use crate::error::S3Error;
+use crate::handlers::multipart::part_number;
 use crate::handlers::tagging::{header_tags, with_tag_count};
 use crate::handlers::{bucket_of, conditions, object_of, quoted};
 use crate::limits::{PUT_SIZE_MAX_BYTES, USER_META_MAX_BYTES};
@@ -233,9 +234,6 @@ fn object_headers(mut resp: Response, record: &ObjectRecord) -> Response {
         .header("last-modified", http_date(record.modified_ms))
         .header("accept-ranges", "bytes")
         .header("content-type", record.content_type.clone());
-    if let Some(parts) = record.etag.split_once('-').map(|(_, n)| n.to_owned()) {
-        resp = resp.header("x-amz-mp-parts-count", parts);
-    }
     for (name, value) in &record.headers {
         if let Some(known) = STORED_HEADERS.iter().chain([&STORAGE_CLASS_HEADER]).find(|h| **h == name) {
             resp = resp.header(*known, value.clone());
@@ -265,6 +263,13 @@ pub fn http_date(ms: i64) -> String {
 /// GetObject and HeadObject: conditions, then range, then the body.
 pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Response, S3Error> {
     let (bucket, key) = object_of(req)?;
+    let part = match req.param("partNumber") {
+        None => None,
+        Some(_) => Some(part_number(req)?),
+    };
+    if part.is_some() && req.header("range").is_some() {
+        return Err(S3Error::invalid_request("Cannot specify both Range header and partNumber query parameter"));
+    }
     let record = ctx.store.head_object(bucket, key).await?;
     match evaluate(&conditions(req, ""), &record.etag, record.modified_ms / 1000) {
         Outcome::Proceed => {}
@@ -289,9 +294,26 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
             resp = resp.header(*header, value.to_owned());
         }
     }
-    let (start, end) = match req.header("range").and_then(range::parse) {
-        None => (0, record.size),
-        Some(spec) => {
+    let (start, end) = match (part, req.header("range").and_then(range::parse)) {
+        (Some(n), _) => {
+            let (start, end) = part_range(&record, n).ok_or_else(|| {
+                S3Error::new("InvalidPartNumber", 416, "The requested partnumber is not satisfiable")
+                    .with("PartNumberRequested", n.to_string())
+                    .with("ActualPartCount", parts_count(&record).to_string())
+            })?;
+            // A ranged GET of the part's bytes, as S3 answers it; only a
+            // multipart object says how many parts it has.
+            if record.size > 0 {
+                resp.status = 206;
+                resp = resp.header("content-range", format!("bytes {start}-{}/{}", end - 1, record.size));
+            }
+            if is_multipart(&record) {
+                resp = resp.header("x-amz-mp-parts-count", parts_count(&record).to_string());
+            }
+            (start, end)
+        }
+        (None, None) => (0, record.size),
+        (None, Some(spec)) => {
             let (start, end) = range::resolve(spec, record.size).ok_or_else(|| {
                 S3Error::new("InvalidRange", 416, "The requested range is not satisfiable")
                     .with("RangeRequested", req.header("range").unwrap_or_default())
@@ -310,6 +332,31 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
     ctx.store.note_read(bucket, key, start, len);
     let reader = ctx.store.reader(&record, start, end);
     Ok(resp.with_body(ResponseBody::Object { reader: Box::new(reader), len }))
+}
+
+/// A completed multipart upload (its ETag ends in `-N`).
+fn is_multipart(record: &ObjectRecord) -> bool {
+    record.etag.contains('-')
+}
+
+/// Parts of the object: its segments if multipart (one per part), else 1.
+fn parts_count(record: &ObjectRecord) -> usize {
+    if is_multipart(record) {
+        record.segments.len()
+    } else {
+        1
+    }
+}
+
+/// The bytes `start..end` of part `n` (1-based), if the object has it.
+fn part_range(record: &ObjectRecord, n: u32) -> Option<(u64, u64)> {
+    let n = usize::try_from(n).ok()?.checked_sub(1)?;
+    if !is_multipart(record) {
+        return (n == 0).then_some((0, record.size));
+    }
+    let start: u64 = record.segments.get(..n)?.iter().map(|s| s.size).sum();
+    let size = record.segments.get(n)?.size;
+    Some((start, start + size))
 }
 
 pub async fn delete_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
