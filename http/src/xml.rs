@@ -507,6 +507,8 @@ pub struct PartEntry {
     /// Already quoted.
     pub etag: String,
     pub size: u64,
+    /// The part's checksum: algorithm name (`CRC32`) and base64 value.
+    pub checksum: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -517,6 +519,8 @@ pub struct ListPartsResult {
     pub initiator: Owner,
     pub owner: Owner,
     pub storage_class: String,
+    /// The upload's checksum algorithm (`CRC32`), if it has one.
+    pub checksum_algorithm: Option<String>,
     pub part_number_marker: u32,
     /// Last part number listed (S3 sends it even when not truncated).
     pub next_part_number_marker: u32,
@@ -534,6 +538,9 @@ pub fn list_parts_result(r: &ListPartsResult) -> Vec<u8> {
     d.owner("Initiator", &r.initiator);
     d.owner("Owner", &r.owner);
     d.text("StorageClass", &r.storage_class);
+    if let Some(algorithm) = &r.checksum_algorithm {
+        d.text("ChecksumAlgorithm", algorithm);
+    }
     d.value("PartNumberMarker", r.part_number_marker);
     d.value("NextPartNumberMarker", r.next_part_number_marker);
     d.value("MaxParts", r.max_parts);
@@ -544,6 +551,9 @@ pub fn list_parts_result(r: &ListPartsResult) -> Vec<u8> {
         d.time("LastModified", p.last_modified_ms);
         d.text("ETag", &p.etag);
         d.value("Size", p.size);
+        if let Some((algorithm, value)) = &p.checksum {
+            d.text(&format!("Checksum{algorithm}"), value);
+        }
         d.close("Part");
     }
     d.finish(ROOT)
@@ -1512,18 +1522,27 @@ mod tests {
             initiator: owner.clone(),
             owner: owner.clone(),
             storage_class: "STANDARD".into(),
+            checksum_algorithm: Some("CRC32C".into()),
             part_number_marker: 1,
             next_part_number_marker: 3,
             max_parts: 2,
             is_truncated: true,
             parts: vec![
-                PartEntry { part_number: 2, last_modified_ms: 1000, etag: "\"e2\"".into(), size: 5 << 20 },
-                PartEntry { part_number: 3, last_modified_ms: 2000, etag: "\"e3\"".into(), size: 7 },
+                PartEntry {
+                    part_number: 2,
+                    last_modified_ms: 1000,
+                    etag: "\"e2\"".into(),
+                    size: 5 << 20,
+                    checksum: Some(("CRC32C".into(), "AAAAAA==".into())),
+                },
+                PartEntry { part_number: 3, last_modified_ms: 2000, etag: "\"e3\"".into(), size: 7, checksum: None },
             ],
         });
         let l = leaves(&b);
         assert_eq!(leaf(&l, "ListPartsResult/Part/PartNumber"), ["2", "3"]);
         assert_eq!(leaf(&l, "ListPartsResult/Part/Size"), ["5242880", "7"]);
+        assert_eq!(leaf(&l, "ListPartsResult/Part/ChecksumCRC32C"), ["AAAAAA=="], "only the part that has one");
+        assert_eq!(leaf(&l, "ListPartsResult/ChecksumAlgorithm"), ["CRC32C"]);
         assert_eq!(leaf(&l, "ListPartsResult/NextPartNumberMarker"), ["3"]);
         assert_eq!(leaf(&l, "ListPartsResult/Initiator/ID"), ["i"]);
 

@@ -83,6 +83,10 @@ def test_multipart_composite_checksum(s3, bucket, algo):
                            ChecksumAlgorithm=algo)
         assert r[f"Checksum{algo}"] == checksum_b64(algo.lower(), p)
         done.append({"PartNumber": i, "ETag": r["ETag"], f"Checksum{algo}": r[f"Checksum{algo}"]})
+    # ListParts gives each part's checksum back (an SDK resuming the upload checks them).
+    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=up["UploadId"])
+    assert listed["ChecksumAlgorithm"] == algo
+    assert [p[f"Checksum{algo}"] for p in listed["Parts"]] == [d[f"Checksum{algo}"] for d in done]
     c = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
                                      MultipartUpload={"Parts": done})
     want = composite(algo.lower(), parts)

@@ -147,6 +147,7 @@ pub async fn list_parts(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
         initiator: owner(),
         owner: owner(),
         storage_class: stratum_meta::storage_class(&upload.headers).unwrap_or("STANDARD").into(),
+        checksum_algorithm: upload.checksum_algorithm.clone(),
         part_number_marker: marker,
         next_part_number_marker: parts.last().map_or(0, |p| p.part_number),
         max_parts: max_parts as u32,
@@ -158,6 +159,7 @@ pub async fn list_parts(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> {
                 last_modified_ms: p.modified_ms,
                 etag: quoted(&p.etag),
                 size: p.size,
+                checksum: upload.checksum_algorithm.clone().zip(p.checksum.clone()),
             })
             .collect(),
     };
