@@ -26,6 +26,7 @@ mod error;
 mod handlers;
 pub mod limits;
 pub mod metrics;
+pub mod post_policy;
 pub mod range;
 mod request;
 mod response;

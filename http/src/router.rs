@@ -18,6 +18,8 @@ pub enum Endpoint {
     ListObjectsV2,
     ListMultipartUploads,
     DeleteObjects,
+    /// A browser form upload to the bucket.
+    PostObject,
     PutObject,
     CopyObject,
     GetObject,
@@ -64,6 +66,10 @@ const OBJECT_SUBRESOURCES: &[&str] = &["acl", "attributes", "legal-hold", "resto
 
 impl Endpoint {
     pub fn from_request(req: &Request) -> Endpoint {
+        let is_form = |req: &Request| {
+            req.header("content-type")
+                .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+        };
         let method = req.method();
         match (&req.bucket, &req.key) {
             (None, _) => match method {
@@ -88,6 +94,7 @@ impl Endpoint {
                     "HEAD" => Endpoint::HeadBucket,
                     "DELETE" => Endpoint::DeleteBucket,
                     "POST" if req.has_param("delete") => Endpoint::DeleteObjects,
+                    "POST" if is_form(req) => Endpoint::PostObject,
                     "GET" if req.has_param("location") => Endpoint::GetBucketLocation,
                     "GET" if req.has_param("uploads") => Endpoint::ListMultipartUploads,
                     "GET" if req.param("list-type") == Some("2") => Endpoint::ListObjectsV2,
@@ -160,6 +167,9 @@ mod tests {
         assert_eq!(route("OPTIONS", "/examplebucket", &[]), Endpoint::CorsPreflight);
         assert_eq!(route("GET", "/example-bucket?uploads&max-uploads=3", &[]), Endpoint::ListMultipartUploads);
         assert_eq!(route("POST", "/bucketname?delete", &[]), Endpoint::DeleteObjects);
+        let form = [("content-type", "multipart/form-data; boundary=x")];
+        assert_eq!(route("POST", "/bucketname", &form), Endpoint::PostObject);
+        assert!(matches!(route("POST", "/bucketname", &[]), Endpoint::Unsupported(_)), "a POST that is no form");
         assert_eq!(route("POST", "/example-bucket/example-object?uploads", &[]), Endpoint::CreateMultipartUpload);
         assert_eq!(route("PUT", "/b/my-movie.m2ts?partNumber=1&uploadId=VXBsb2FkIElE", &[]), Endpoint::UploadPart);
         assert_eq!(

@@ -10,7 +10,7 @@ use crate::body::{Body, Framing};
 use crate::conn::{Conn, HeadError};
 use crate::ctx::Ctx;
 use crate::error::S3Error;
-use crate::handlers::{admin, bucket, copy, cors, list, multipart, object, tagging};
+use crate::handlers::{admin, bucket, copy, cors, list, multipart, object, post, tagging};
 use crate::metrics::METRICS;
 use crate::request::Request;
 use crate::response::{reason, Body as ResponseBody, Response};
@@ -160,8 +160,10 @@ async fn handle(
     let owner = owner_core(ctx, &req);
     let core_header = format!("{}/{}", ctx.store.core(), owner);
     // A browser's preflight carries no credentials; it only reads CORS rules.
+    // A form upload (PostObject) is authorized by the signed policy in its
+    // body, checked by its handler.
     let payload = crate::body::wire_framing(&req).and_then(|_| {
-        if req.method() == "OPTIONS" {
+        if req.method() == "OPTIONS" || Endpoint::from_request(&req) == Endpoint::PostObject {
             Ok(sigv4::Payload::Unsigned)
         } else {
             authenticate(ctx, &req)
@@ -294,6 +296,7 @@ async fn dispatch(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Result<Respo
         Endpoint::ListMultipartUploads => list::list_multipart_uploads(ctx, req).await,
         Endpoint::DeleteObjects => object::delete_objects(ctx, req, body).await,
         Endpoint::PutObject => object::put_object(ctx, req, body).await,
+        Endpoint::PostObject => post::post_object(ctx, req, body).await,
         Endpoint::CopyObject => copy::copy_object(ctx, req).await,
         Endpoint::GetObject => object::get_object(ctx, req, false).await,
         Endpoint::HeadObject => object::get_object(ctx, req, true).await,

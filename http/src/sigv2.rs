@@ -139,6 +139,15 @@ fn check(req: &RequestParts<'_>, date_line: &str, secret: &str, provided_b64: &s
     }
 }
 
+/// Whether `provided_b64` is the SigV2 signature of a POST form's `policy`
+/// (base64, as sent) with `secret`.
+pub fn policy_signature_matches(secret: &str, policy: &str, provided_b64: &str) -> bool {
+    let Ok(provided) = base64::engine::general_purpose::STANDARD.decode(provided_b64.trim()) else {
+        return false;
+    };
+    crate::sigv4::constant_time_eq(&signature(secret, policy), &provided)
+}
+
 fn signature(secret: &str, string_to_sign: &str) -> [u8; 20] {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = match Hmac::<Sha1>::new_from_slice(secret.as_bytes()) {

@@ -910,6 +910,13 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Whether `provided_hex` signs a POST form's `policy` (base64, as sent)
+/// with the key of `secret_key`, `date` (yyyymmdd) and `region` for S3.
+pub fn policy_signature_matches(secret_key: &str, date: &str, region: &str, policy: &str, provided_hex: &str) -> bool {
+    let key = signing_key(secret_key, date, region, "s3");
+    signature_matches(&hmac_sha256(&key, policy.as_bytes()), provided_hex)
+}
+
 /// A computed signature against the hex one a client sent (either case),
 /// without allocating and without an early exit on the first difference.
 fn signature_matches(expected: &[u8; 32], provided_hex: &str) -> bool {

@@ -476,6 +476,26 @@ pub fn initiate_multipart_upload_result(r: &InitiateMultipartUploadResult) -> Ve
     d.finish(ROOT)
 }
 
+/// What a PostObject with `success_action_status=201` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostResponse {
+    pub location: String,
+    pub bucket: String,
+    pub key: String,
+    /// Already quoted.
+    pub etag: String,
+}
+
+pub fn post_response(r: &PostResponse) -> Vec<u8> {
+    const ROOT: &str = "PostResponse";
+    let mut d = Doc::new(ROOT, r.location.len() + r.bucket.len() + r.key.len() + 64);
+    d.text("Location", &r.location);
+    d.text("Bucket", &r.bucket);
+    d.text("Key", &r.key);
+    d.text("ETag", &r.etag);
+    d.finish(ROOT)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CompleteMultipartUploadResult {
     pub location: String,

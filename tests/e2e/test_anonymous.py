@@ -41,6 +41,19 @@ def test_boto3_unsigned(anon):
     c.delete_bucket(Bucket="anon-boto")
 
 
+def test_a_form_upload_without_a_policy(anon):
+    import requests
+    c = unsigned_client(anon.endpoint)
+    c.create_bucket(Bucket="anon-form")
+    resp = requests.post(f"{anon.endpoint}/anon-form", data={"key": "f/${filename}"},
+                         files={"file": ("a.txt", b"from a form", "text/plain")}, timeout=30)
+    assert resp.status_code == 204, resp.text
+    got = c.get_object(Bucket="anon-form", Key="f/a.txt")
+    assert (got["Body"].read(), got["ContentType"]) == (b"from a form", "text/plain")
+    c.delete_object(Bucket="anon-form", Key="f/a.txt")
+    c.delete_bucket(Bucket="anon-form")
+
+
 def test_signed_requests_still_verified(anon):
     """Anonymous mode does not turn a bad signature into a pass."""
     r = raw_request(anon.endpoint, "GET", "/", secret_key="wrong-secret")

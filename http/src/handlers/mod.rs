@@ -7,6 +7,7 @@ pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod post;
 pub mod tagging;
 
 use crate::error::S3Error;

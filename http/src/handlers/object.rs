@@ -39,7 +39,11 @@ const STORAGE_CLASSES: &[&str] = &[
 /// The request's `x-amz-storage-class` to keep: `None` for STANDARD or
 /// none given (S3 leaves STANDARD out of GET and HEAD).
 pub fn storage_class(req: &Request) -> Result<Option<&str>, S3Error> {
-    match req.header(STORAGE_CLASS_HEADER) {
+    storage_class_of(req.header(STORAGE_CLASS_HEADER))
+}
+
+fn storage_class_of(value: Option<&str>) -> Result<Option<&str>, S3Error> {
+    match value {
         None | Some("STANDARD") => Ok(None),
         Some(class) if STORAGE_CLASSES.contains(&class) => Ok(Some(class)),
         Some(_) => Err(S3Error::new("InvalidStorageClass", 400, "The storage class you specified is not valid")),
@@ -56,21 +60,30 @@ pub struct ObjectMeta {
 
 impl ObjectMeta {
     pub fn from_request(req: &Request) -> Result<ObjectMeta, S3Error> {
-        let content_type = req.header("content-type").unwrap_or("binary/octet-stream").to_owned();
+        let mut meta = ObjectMeta::from_fields(&req.head.headers)?;
+        meta.tags = header_tags(req)?;
+        Ok(meta)
+    }
+
+    /// From (lowercased name, value) pairs: a request's headers, or the
+    /// fields of a POST form. No tags.
+    pub fn from_fields(fields: &[(String, String)]) -> Result<ObjectMeta, S3Error> {
+        let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let content_type = get("content-type").unwrap_or("binary/octet-stream").to_owned();
         let mut headers = Vec::new();
         for name in STORED_HEADERS {
-            if let Some(value) = req.header(name) {
+            if let Some(value) = get(name) {
                 let value = if *name == "content-encoding" { strip_aws_chunked(value) } else { value.to_owned() };
                 if !value.is_empty() {
                     headers.push(((*name).to_owned(), value));
                 }
             }
         }
-        if let Some(class) = storage_class(req)? {
+        if let Some(class) = storage_class_of(get(STORAGE_CLASS_HEADER))? {
             headers.push((STORAGE_CLASS_HEADER.to_owned(), class.to_owned()));
         }
         let mut user_meta: Vec<(String, String)> = Vec::new();
-        for (name, value) in &req.head.headers {
+        for (name, value) in fields {
             if let Some(short) = name.strip_prefix("x-amz-meta-") {
                 match user_meta.iter_mut().find(|(n, _)| n == short) {
                     Some((_, existing)) => {
@@ -91,7 +104,7 @@ impl ObjectMeta {
             .with("Size", meta_bytes.to_string())
             .with("MaxSizeAllowed", USER_META_MAX_BYTES.to_string()));
         }
-        Ok(ObjectMeta { content_type, headers, user_meta, tags: header_tags(req)? })
+        Ok(ObjectMeta { content_type, headers, user_meta, tags: Vec::new() })
     }
 
     /// What places the body: the tiering hint and the storage class.
