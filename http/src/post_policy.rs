@@ -164,7 +164,7 @@ pub fn part_head(bytes: &[u8]) -> Option<PartHead> {
         if header.trim().eq_ignore_ascii_case("content-type") {
             head.content_type = Some(value.trim().to_owned());
         } else if header.trim().eq_ignore_ascii_case("content-disposition") {
-            let mut params = value.split(';');
+            let mut params = split_params(value).into_iter();
             if !params.next()?.trim().eq_ignore_ascii_case("form-data") {
                 return None;
             }
@@ -183,6 +183,24 @@ pub fn part_head(bytes: &[u8]) -> Option<PartHead> {
         }
     }
     named.then_some(head)
+}
+
+/// Splits header parameters at `;` outside double quotes (`filename="a;b"`).
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&value[start..]);
+    out
 }
 
 #[cfg(test)]
@@ -256,6 +274,8 @@ mod tests {
             head,
             PartHead { name: "file".into(), filename: Some("a.png".into()), content_type: Some("image/png".into()) }
         );
+        let quoted = part_head(b"Content-Disposition: form-data; name=\"file\"; filename=\"a;b.txt\"").expect("parses");
+        assert_eq!(quoted.filename.as_deref(), Some("a;b.txt"), "a ; inside quotes is part of the name");
         assert_eq!(part_head(b"Content-Type: text/plain"), None, "a part without a name");
         assert_eq!(part_head(b"no colon here"), None);
     }

@@ -318,6 +318,12 @@ fn write_head(out: &mut Vec<u8>, status: u16, headers: &[(String, String)], requ
     use std::io::Write;
     let _ = write!(out, "HTTP/1.1 {status} {}\r\n", reason(status));
     for (name, value) in headers {
+        // A line break in a value would end the head early (response
+        // splitting): such a header is never written, whatever stored it.
+        if [name, value].iter().any(|s| s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))) {
+            tracing::warn!(header = %name, "response header with a line break left out");
+            continue;
+        }
         let _ = write!(out, "{name}: {value}\r\n");
     }
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());

@@ -82,6 +82,16 @@ def test_the_policy_is_enforced(s3, bucket):
     extra_field = post(presigned, b"x" * 50, extra={"x-amz-meta-sneaky": "1"})
     assert (extra_field.status_code, error_code(extra_field)) == (403, "AccessDenied")
     assert "Extra input fields" in extra_field.text
+    # A value with a line break would become a header of the object.
+    presigned_ct = s3.generate_presigned_post(bucket, "ct.txt", Conditions=[["starts-with", "$Content-Type", "text/"]],
+                                              ExpiresIn=600)
+    injected = post(presigned_ct, b"x", extra={"Content-Type": "text/plain\r\nSet-Cookie: s=evil"})
+    assert (injected.status_code, error_code(injected)) == (400, "InvalidArgument")
+    # One value per field: a condition checks the value that is stored.
+    twice = requests.post(presigned["url"], timeout=30, files=[
+        *[(k, (None, v)) for k, v in presigned["fields"].items()], ("key", (None, "only/x")),
+        ("file", ("f", b"x" * 50))])
+    assert (twice.status_code, error_code(twice)) == (400, "InvalidArgument")
     forged = dict(presigned, fields=dict(presigned["fields"], **{"x-amz-signature": "0" * 64}))
     bad_sig = post(forged, b"x" * 50)
     assert (bad_sig.status_code, error_code(bad_sig)) == (403, "SignatureDoesNotMatch")

@@ -59,6 +59,9 @@ def test_a_copy_is_standard_unless_it_names_a_class_and_a_copy_onto_itself_chang
         s3.copy_object(Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"})
     assert e.value.response["Error"]["Code"] == "InvalidRequest"
     with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="src", CopySource={"Bucket": bucket, "Key": "src"}, StorageClass="GLACIER_IR")
+    assert e.value.response["Error"]["Code"] == "InvalidRequest", "the same class is no change"
+    with pytest.raises(ClientError) as e:
         s3.copy_object(Bucket=bucket, Key="bad", CopySource={"Bucket": bucket, "Key": "src"}, StorageClass="COLD")
     assert e.value.response["Error"]["Code"] == "InvalidStorageClass"
 

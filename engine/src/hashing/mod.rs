@@ -414,7 +414,9 @@ mod tests {
                 }
                 HASHER.with(|h| {
                     assert!(!h.running.get(), "the hasher waits for lanes");
-                    assert_eq!(a.inner.front_done.get(), 64, "stopped one block in");
+                    // Without vector lanes a pass takes a whole slice of each stream.
+                    let one_pass = if compress::has_lanes() { 64 } else { LANE_SLICE_BYTES };
+                    assert_eq!(a.inner.front_done.get(), one_pass, "stopped one pass in");
                 });
                 for block in small[64..].chunks(64) {
                     b.update(block).await;

@@ -112,13 +112,20 @@ fn rename_now(from: &Path, to: &Path, replace: bool) -> io::Result<()> {
         return Ok(());
     }
     let e = io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::EINVAL) {
+    // EINVAL: a filesystem without RENAME_NOREPLACE; ENOSYS: a kernel (or a
+    // seccomp profile) without renameat2. Neither says the disk is bad.
+    if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
         return Err(e);
     }
-    // A filesystem without RENAME_NOREPLACE: a hard link fails just the same
-    // when `to` exists.
-    std::fs::hard_link(from, to)?;
-    std::fs::remove_file(from)
+    // A hard link fails just the same when `to` exists.
+    match std::fs::hard_link(from, to) {
+        Ok(()) => std::fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // No hard links either: check, then rename (a race here is as
+        // unlikely as the id collision it guards against).
+        Err(_) if to.exists() => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(_) => std::fs::rename(from, to),
+    }
 }
 
 impl WriteFile for UringWrite {

@@ -31,9 +31,10 @@ pub async fn copy_object(ctx: &Ctx, req: &Request) -> Result<Response, S3Error> 
     }
     let replace = directive(req, "x-amz-metadata-directive")?;
     let class = storage_class(req)?;
-    // A copy onto itself that names a storage class changes the class.
-    let names_class = req.header(STORAGE_CLASS_HEADER).is_some();
-    if !replace && !names_class && src_bucket == bucket && src_key == key {
+    // A copy onto itself that names another storage class changes the class.
+    let changes_class =
+        req.header(STORAGE_CLASS_HEADER).is_some() && class != stratum_meta::storage_class(&source.headers);
+    if !replace && !changes_class && src_bucket == bucket && src_key == key {
         return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));

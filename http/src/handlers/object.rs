@@ -316,7 +316,8 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
             })?;
             // A ranged GET of the part's bytes, as S3 answers it; only a
             // multipart object says how many parts it has.
-            if record.size > 0 {
+            // An empty part (or object) has no byte range to name.
+            if end > start {
                 resp.status = 206;
                 resp = resp.header("content-range", format!("bytes {start}-{}/{}", end - 1, record.size));
             }

@@ -56,8 +56,23 @@ pub async fn post_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
         if fields_bytes > FIELDS_MAX_BYTES {
             return Err(fields_too_large());
         }
-        fields.push((head.name.to_ascii_lowercase(), value));
+        let name = head.name.to_ascii_lowercase();
+        // A value becomes a header of the object or of this answer: no
+        // line breaks or other controls. One value per name, or a policy
+        // condition would check the first and the object keep them all.
+        if has_controls(&name) || has_controls(&value) {
+            return Err(S3Error::invalid_argument(format!("The form field {name} holds control characters"))
+                .with("ArgumentName", name));
+        }
+        if fields.iter().any(|(k, _)| *k == name) {
+            return Err(S3Error::invalid_argument(format!("The form field {name} is given more than once"))
+                .with("ArgumentName", name));
+        }
+        fields.push((name, value));
     };
+    if file.content_type.as_deref().is_some_and(has_controls) {
+        return Err(malformed());
+    }
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let policy = authorize(ctx, bucket, &fields)?;
     let key = field("key").ok_or_else(|| {
@@ -82,7 +97,8 @@ pub async fn post_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
     }
     let (min, max) = policy.as_ref().and_then(Policy::length_range).unwrap_or((0, PUT_SIZE_MAX_BYTES));
     let max = max.min(PUT_SIZE_MAX_BYTES);
-    let tier = ctx.store.placement(&meta.content_type, &key, meta.hint(), 0);
+    // The form's length bounds the file's: room is checked against it.
+    let tier = ctx.store.placement(&meta.content_type, &key, meta.hint(), form.body.len().min(max));
     let mut writer = ctx.store.new_volume_in(tier)?;
     let mut size = 0u64;
     loop {
@@ -115,7 +131,10 @@ pub async fn post_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
         .with("MinSizeAllowed", min.to_string()));
     }
     // Fields after the file are ignored, as S3 does; the body is read to its end.
-    form.skip_rest().await?;
+    if let Err(e) = form.skip_rest().await {
+        writer.discard().await;
+        return Err(e);
+    }
     let volume = writer.seal().await?;
     let record = meta.into_record(hex::encode(volume.md5), volume.size);
     let stored = ctx.store.put_object(bucket, &key, record, volume).await?;
@@ -199,13 +218,37 @@ struct Form<'b, 'c> {
     /// buffer starts with `\r\n`.
     delimiter: Vec<u8>,
     buf: Vec<u8>,
+    /// Bytes at the start of `buf` already searched for the delimiter (a
+    /// body trickled in byte by byte is not searched again from the start).
+    searched: usize,
     /// The file's bytes are all out: the buffer starts at its delimiter.
     file_done: bool,
 }
 
 impl<'b, 'c> Form<'b, 'c> {
     fn new(body: &'b mut Body<'c>, boundary: &str) -> Form<'b, 'c> {
-        Form { body, delimiter: format!("\r\n--{boundary}").into_bytes(), buf: b"\r\n".to_vec(), file_done: false }
+        Form {
+            body,
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            buf: b"\r\n".to_vec(),
+            searched: 0,
+            file_done: false,
+        }
+    }
+
+    /// Where the delimiter starts in the buffer, searching only what was not
+    /// searched before (less the delimiter's length, for one cut by a read).
+    fn find_delimiter(&mut self) -> Option<usize> {
+        let from = self.searched.saturating_sub(self.delimiter.len() - 1);
+        let found = find(&self.buf[from..], &self.delimiter).map(|at| from + at);
+        self.searched = if found.is_some() { 0 } else { self.buf.len() };
+        found
+    }
+
+    /// Drops the first `n` bytes of the buffer.
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.searched = 0;
     }
 
     /// Reads more of the body; false at its end.
@@ -241,23 +284,28 @@ impl<'b, 'c> Form<'b, 'c> {
         if &self.buf[d..d + 2] != b"\r\n" {
             return Err(malformed());
         }
+        let mut from = d + 2;
         let end = loop {
-            if let Some(at) = find(&self.buf[d + 2..], b"\r\n\r\n") {
-                break d + 2 + at;
+            if let Some(at) = find(&self.buf[from..], b"\r\n\r\n") {
+                break from + at;
             }
-            if self.buf.len() > d + 2 + PART_HEAD_MAX_BYTES || !self.fill().await? {
+            if self.buf.len() > d + 2 + PART_HEAD_MAX_BYTES {
+                return Err(malformed());
+            }
+            from = self.buf.len().saturating_sub(3).max(d + 2);
+            if !self.fill().await? {
                 return Err(malformed());
             }
         };
         let head = post_policy::part_head(&self.buf[d + 2..end]).ok_or_else(malformed)?;
-        self.buf.drain(..end + 4);
+        self.consume(end + 4);
         Ok(Some(head))
     }
 
     /// A field's value, up to the next delimiter; longer than `max` is refused.
     async fn value(&mut self, max: usize) -> Result<String, S3Error> {
         let at = loop {
-            if let Some(at) = find(&self.buf, &self.delimiter) {
+            if let Some(at) = self.find_delimiter() {
                 break at;
             }
             if self.buf.len() > max + self.delimiter.len() {
@@ -271,7 +319,7 @@ impl<'b, 'c> Form<'b, 'c> {
             return Err(fields_too_large());
         }
         let value = String::from_utf8(self.buf[..at].to_vec()).map_err(|_| malformed())?;
-        self.buf.drain(..at);
+        self.consume(at);
         Ok(value)
     }
 
@@ -282,7 +330,7 @@ impl<'b, 'c> Form<'b, 'c> {
             if self.file_done {
                 return Ok(None);
             }
-            if let Some(at) = find(&self.buf, &self.delimiter) {
+            if let Some(at) = self.find_delimiter() {
                 self.file_done = true;
                 let rest = self.buf.split_off(at);
                 return Ok(Some(std::mem::replace(&mut self.buf, rest)));
@@ -290,6 +338,7 @@ impl<'b, 'c> Form<'b, 'c> {
             let keep = self.delimiter.len() - 1;
             if self.buf.len() > keep + 64 * 1024 {
                 let rest = self.buf.split_off(self.buf.len() - keep);
+                self.searched = 0;
                 return Ok(Some(std::mem::replace(&mut self.buf, rest)));
             }
             if !self.fill().await? {
@@ -310,4 +359,9 @@ impl<'b, 'c> Form<'b, 'c> {
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Control characters other than tab (CR and LF among them).
+fn has_controls(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\t')
 }
