@@ -202,7 +202,12 @@ def wait_for(pred, timeout=15.0):
     return pred()
 
 
-def test_abort_removes_upload_and_part_files(s3, bucket, server):
+def test_abort_removes_upload_and_part_files(server_factory):
+    # A server of its own: the shared one's data directory also moves with
+    # other tests' deletes and freed files.
+    server = server_factory.start(cores=2)
+    s3, bucket = server.client(), "abort"
+    s3.create_bucket(Bucket=bucket)
     baseline = dir_bytes(server.data_dir)
     key = "to-abort"
     parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), os.urandom(3 * MiB)]
