@@ -17,6 +17,9 @@ import pytest
 import requests
 
 
+TAGGING = "<Tagging>\n  <TagSet><Tag><Key>kind</Key><Value>photo</Value></Tag></TagSet>\n</Tagging>"
+
+
 def post(presigned, body, filename="photo.png", extra=None, file_type="image/png"):
     fields = dict(presigned["fields"])
     fields.update(extra or {})
@@ -36,9 +39,10 @@ def test_a_presigned_post_uploads_the_file(s3, bucket):
     body = os.urandom(300_000)
     presigned = s3.generate_presigned_post(
         bucket, "uploads/${filename}",
-        Fields={"Content-Type": "image/png", "x-amz-meta-owner": "ada", "success_action_status": "201"},
+        Fields={"Content-Type": "image/png", "x-amz-meta-owner": "ada", "success_action_status": "201",
+                "tagging": TAGGING},
         Conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "image/png"},
-                    {"x-amz-meta-owner": "ada"}, {"success_action_status": "201"},
+                    {"x-amz-meta-owner": "ada"}, {"success_action_status": "201"}, {"tagging": TAGGING},
                     ["content-length-range", 1, 1_000_000]],
         ExpiresIn=600)
     resp = post(presigned, body)
@@ -52,6 +56,8 @@ def test_a_presigned_post_uploads_the_file(s3, bucket):
     assert got["Body"].read() == body
     assert got["ContentType"] == "image/png"
     assert got["Metadata"] == {"owner": "ada"}
+    tags = s3.get_object_tagging(Bucket=bucket, Key="uploads/photo.png")["TagSet"]
+    assert tags == [{"Key": "kind", "Value": "photo"}]
 
 
 def test_the_default_answer_is_204_and_a_redirect_is_303(s3, bucket):

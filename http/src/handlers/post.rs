@@ -60,7 +60,8 @@ pub async fn post_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
         // A value becomes a header of the object or of this answer: no
         // line breaks or other controls. One value per name, or a policy
         // condition would check the first and the object keep them all.
-        if has_controls(&name) || has_controls(&value) {
+        // `tagging` is an XML document, parsed below, never a header.
+        if has_controls(&name) || (name != "tagging" && has_controls(&value)) {
             return Err(S3Error::invalid_argument(format!("The form field {name} holds control characters"))
                 .with("ArgumentName", name));
         }
@@ -90,6 +91,9 @@ pub async fn post_object(ctx: &Ctx, req: &Request, body: &mut Body<'_>) -> Resul
             .with("ArgumentName", "key"));
     }
     let mut meta = ObjectMeta::from_fields(&fields)?;
+    if let Some(tagging) = field("tagging") {
+        meta.tags = xml::parse_tagging(tagging.as_bytes())?;
+    }
     if field("content-type").is_none() {
         if let Some(content_type) = &file.content_type {
             meta.content_type = content_type.clone();
