@@ -223,22 +223,22 @@ impl VolumeWriter {
         }
         let node = self.node.clone();
         let results = join_all(self.sinks.drain(..).map(|s| async move { (s.disk, s.seal().await) })).await;
-        if results.iter().any(|(_, r)| r.is_err()) {
-            // Remove the shards this writer put in place; a name that was
-            // taken (a volume with the same random id) is not ours to remove.
-            let mut failed = None;
-            let mut ours = self.vref.clone();
-            for (shard, (disk, result)) in results.into_iter().enumerate() {
-                if let Err(e) = result {
-                    if let Some(d) = ours.disks.get_mut(shard).filter(|_| is_taken(&e)) {
-                        *d = NO_DISK;
-                        tracing::error!(volume = %format!("{:016x}", self.vref.id), shard, "a volume with the same id is in place: this upload fails, the other volume is kept");
-                    }
-                    failed = Some(fail(&node, disk, e));
+        // On failure the shards this writer put in place are removed; a name
+        // that was taken (a volume with the same random id) is not ours.
+        let mut failed = None;
+        let mut ours = self.vref.clone();
+        for (shard, (disk, result)) in results.into_iter().enumerate() {
+            if let Err(e) = result {
+                if let Some(d) = ours.disks.get_mut(shard).filter(|_| is_taken(&e)) {
+                    *d = NO_DISK;
+                    tracing::error!(volume = %format!("{:016x}", self.vref.id), shard, "a volume with the same id is in place: this upload fails, the other volume is kept");
                 }
+                failed = Some(fail(&node, disk, e));
             }
+        }
+        if let Some(e) = failed {
             crate::commit::remove_volumes(&node, std::slice::from_ref(&ours));
-            return Err(failed.unwrap_or_else(|| EngineError::Io(std::io::Error::other("shard seal failed"))));
+            return Err(e);
         }
         // Asked for only now: while the shards were made durable, the other
         // uploads of this core queued more bytes, so the hasher that this

@@ -15,21 +15,23 @@ fn node(name: &str, disks: usize, scheme: Option<Scheme>) -> (Arc<Node>, PathBuf
 fn node_with_cache(name: &str, disks: usize, scheme: Option<Scheme>, cache: u64) -> (Arc<Node>, PathBuf) {
     let root = std::env::temp_dir().join(format!("stratum-ec-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let config = NodeConfig {
-        tiers: vec![TierConfig {
-            tier: Tier::Hot,
-            disks: (0..disks).map(|i| root.join(format!("disk{i}"))).collect(),
-            scheme,
-        }],
+    let disks = (0..disks).map(|i| root.join(format!("disk{i}"))).collect();
+    let config = config(vec![TierConfig { tier: Tier::Hot, disks, scheme }], cache);
+    (Node::open(&config).expect("node opens"), root)
+}
+
+/// One core, no scrub, these tiers and this much read cache.
+fn config(tiers: Vec<TierConfig>, read_cache_bytes: u64) -> NodeConfig {
+    NodeConfig {
+        tiers,
         cores: 1,
         inline_max_bytes: 64 * 1024,
         scrub_bytes_per_sec: 0,
         scrub_interval: std::time::Duration::from_secs(3600),
         multipart_expiry: std::time::Duration::from_secs(3600),
         autotier: Default::default(),
-        read_cache_bytes: cache,
-    };
-    (Node::open(&config).expect("node opens"), root)
+        read_cache_bytes,
+    }
 }
 
 fn pattern(len: usize, seed: u64) -> Vec<u8> {
@@ -252,19 +254,13 @@ fn tier_moves_do_not_fill_the_read_cache() {
     run(|| async {
         let root = std::env::temp_dir().join(format!("stratum-ec-cache-move-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let config = NodeConfig {
-            tiers: vec![
+        let config = config(
+            vec![
                 TierConfig { tier: Tier::Hot, disks: vec![root.join("h0")], scheme: None },
                 TierConfig { tier: Tier::Warm, disks: vec![root.join("w0")], scheme: None },
             ],
-            cores: 1,
-            inline_max_bytes: 64 * 1024,
-            scrub_bytes_per_sec: 0,
-            scrub_interval: std::time::Duration::from_secs(3600),
-            multipart_expiry: std::time::Duration::from_secs(3600),
-            autotier: Default::default(),
-            read_cache_bytes: 64 << 20,
-        };
+            64 << 20,
+        );
         let node = Node::open(&config).expect("node opens");
         let data = pattern(2 * 1024 * 1024, 3);
         let (v, size) = write(&node, &data).await;

@@ -143,7 +143,8 @@ async fn handle(
         let sent = send(conn, resp, request_id, "-", false).await;
         return ((status, target), sent.as_ref().copied().unwrap_or(0), sent.is_ok());
     }
-    *op = match Endpoint::from_request(&req) {
+    let endpoint = Endpoint::from_request(&req);
+    *op = match endpoint {
         _ if req.bucket.as_deref() == Some(admin::ADMIN_PREFIX) => "Admin".to_owned(),
         Endpoint::Unsupported(_) => "Unsupported".to_owned(),
         endpoint => format!("{endpoint:?}"),
@@ -163,7 +164,7 @@ async fn handle(
     // A form upload (PostObject) is authorized by the signed policy in its
     // body, checked by its handler.
     let payload = crate::body::wire_framing(&req).and_then(|_| {
-        if req.method() == "OPTIONS" || Endpoint::from_request(&req) == Endpoint::PostObject {
+        if req.method() == "OPTIONS" || endpoint == Endpoint::PostObject {
             Ok(sigv4::Payload::Unsigned)
         } else {
             authenticate(ctx, &req)

@@ -67,13 +67,6 @@ struct Hasher {
     live: Cell<usize>,
 }
 
-impl Hasher {
-    /// Ready streams enough to run: every live one, or a full set of lanes.
-    fn enough(&self, ready: usize) -> bool {
-        ready >= self.live.get().clamp(1, LANES)
-    }
-}
-
 thread_local! {
     static HASHER: Rc<Hasher> = Rc::new(Hasher::default());
 }
@@ -237,10 +230,10 @@ struct Lane {
 }
 
 impl Hasher {
-    /// Worth a pass: enough lanes would be busy, or the core holds too
-    /// many unhashed bytes.
+    /// Worth a pass: every open stream (or a full set of lanes) would be
+    /// busy, or the core holds too many unhashed bytes.
     fn worth(&self, busy: usize) -> bool {
-        self.enough(busy) || self.queued_bytes.get() >= CORE_QUEUED_MAX_BYTES
+        busy >= self.live.get().clamp(1, LANES) || self.queued_bytes.get() >= CORE_QUEUED_MAX_BYTES
     }
 
     fn start_if_worth(self: &Rc<Self>) {

@@ -314,9 +314,9 @@ pub async fn get_object(ctx: &Ctx, req: &Request, head_only: bool) -> Result<Res
                     .with("PartNumberRequested", n.to_string())
                     .with("ActualPartCount", parts_count(&record).to_string())
             })?;
-            // A ranged GET of the part's bytes, as S3 answers it; only a
-            // multipart object says how many parts it has.
-            // An empty part (or object) has no byte range to name.
+            // A ranged GET of the part's bytes, as S3 answers it (an empty
+            // part has no range to name); only a multipart object says how
+            // many parts it has.
             if end > start {
                 resp.status = 206;
                 resp = resp.header("content-range", format!("bytes {start}-{}/{}", end - 1, record.size));
